@@ -1,0 +1,41 @@
+# Two commands for a fresh clone: `make demo` and `make test`. Each installs what it needs.
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: help setup demo test test-fast test-e2e bench check fmt clean
+
+help:
+	@echo "make demo   - run the nightly job on embedded S3 + the Gemini emulator, tables in ./demo-output"
+	@echo "make test   - the whole test suite (unit + end-to-end)"
+	@echo "make bench  - benchmarks (ratios against baselines measured in the same run)"
+	@echo "make check  - ruff lint + format check"
+
+setup:
+	@scripts/bootstrap.sh
+
+demo: setup
+	$(BIN)/media-pipeline demo
+
+test: setup
+	$(BIN)/pytest
+
+test-fast: setup
+	$(BIN)/pytest -m "not e2e"
+
+test-e2e: setup
+	$(BIN)/pytest -m e2e
+
+bench: setup
+	$(BIN)/python -m pipeline.bench
+
+check: setup
+	$(BIN)/ruff check pipeline dags tests
+	$(BIN)/ruff format --check pipeline dags tests
+
+fmt: setup
+	$(BIN)/ruff format pipeline dags tests
+	$(BIN)/ruff check --fix pipeline dags tests
+
+clean:
+	rm -rf demo-output .pytest_cache

@@ -1,0 +1,53 @@
+"""Turn an Airflow task context into the pipeline's RunContext, and pipeline errors into Airflow's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from typing import Any, TypeVar
+
+from pipeline.config import Settings
+from pipeline.errors import TerminalError
+from pipeline.runner import RunContext, run_id_from
+
+T = TypeVar("T")
+
+# Params a user may set per run (UI form / dag_run.conf); everything else comes from MEDIA_PIPELINE_*.
+SETTING_PARAMS = ("source", "dest", "model", "task", "mode", "budget_usd", "max_items", "dry_run", "max_chunk_seconds", "video_fps", "max_height")
+
+
+def run_date(context: Mapping[str, Any]) -> date:
+    """The data date: the start of the data interval. A manual run without a logical date uses the
+    `date` param, or the day before it was requested."""
+    params = context.get("params") or {}
+    if params.get("date"):
+        return date.fromisoformat(str(params["date"]))
+    start = context.get("data_interval_start")
+    if start is not None:
+        return start.date()
+    run_after = context["dag_run"].run_after
+    return (run_after - timedelta(days=1)).date()
+
+
+def settings_from(context: Mapping[str, Any]) -> Settings:
+    params = context.get("params") or {}
+    overrides = {k: params[k] for k in SETTING_PARAMS if params.get(k) not in (None, "")}
+    return Settings(**overrides)
+
+
+def run_context(context: Mapping[str, Any]) -> RunContext:
+    dag_run = context["dag_run"]
+    return RunContext(settings_from(context), run_date(context), run_id_from(f"{dag_run.dag_id}-{dag_run.run_id}"))
+
+
+def run_stage(stage: Callable[[RunContext], T], context: Mapping[str, Any]) -> T:
+    """Run one stage; terminal pipeline errors fail the task without retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    ctx = run_context(context)
+    try:
+        return stage(ctx)
+    except TerminalError as exc:
+        raise AirflowFailException(str(exc)) from exc
+    finally:
+        ctx.close()

@@ -1,0 +1,246 @@
+"""`media-pipeline`: run the nightly job, plan or prepare one file, run the demo or the emulator."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from pipeline.cli.render import RichProgress, console, print_summary
+from pipeline.errors import BudgetExceededError, MediaError, PipelineError
+
+app = typer.Typer(
+    name="media-pipeline",
+    help="Gemini media pipeline: media in S3 -> ffmpeg chunks -> Gemini (batch) -> validated Parquet + costs.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+DateOpt = Annotated[str | None, typer.Option("--date", help="run date YYYY-MM-DD (default: yesterday, UTC)")]
+
+
+def _date(value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date() - timedelta(days=1)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint="--date") from None
+
+
+def _settings(**overrides: Any) -> Any:
+    from pipeline.config import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise typer.BadParameter(problems) from None
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log every step")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@app.command()
+def run(
+    date_: DateOpt = None,
+    source: Annotated[str | None, typer.Option(help="s3://bucket/prefix with dt=YYYY-MM-DD/ partitions")] = None,
+    dest: Annotated[str | None, typer.Option(help="s3://bucket/prefix for the tables")] = None,
+    mode: Annotated[str | None, typer.Option(help="batch | sync | auto")] = None,
+    model: Annotated[str | None, typer.Option(help="Gemini model id")] = None,
+    task: Annotated[str | None, typer.Option(help="task name or package.module:TASK")] = None,
+    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="stop before paying when the estimate exceeds this")] = None,
+    max_items: Annotated[int | None, typer.Option(help="process at most N objects")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and estimate only; no model call")] = False,
+    run_id: Annotated[str | None, typer.Option(help="reuse a run id to resume an interrupted run")] = None,
+) -> None:
+    """Run the job for one date: S3 -> Gemini -> Parquet tables under --dest."""
+    from pipeline.runner import RunSummary, run_job
+
+    settings = _settings(
+        source=source, dest=dest, mode=mode, model=model, task=task, budget_usd=budget_usd, max_items=max_items, dry_run=dry_run or None
+    )
+    try:
+        with RichProgress() as progress:
+            result = run_job(settings, _date(date_), run_id=run_id, progress=progress)
+    except BudgetExceededError as exc:
+        _fail(str(exc), 3)
+    except PipelineError as exc:
+        _fail(str(exc))
+    if isinstance(result, RunSummary):
+        print_summary(result)
+    else:
+        console.print(f"dry run {result.run_id}: estimated ${float(result.estimated_cost_usd):.6f} for {len(result.items)} object(s)")
+        for item in result.items:
+            console.print(f"  {item.source.uri}: {item.status.value} ${float(item.estimated_cost_usd):.6f} {item.error or ''}")
+
+
+def _local_or_s3(src: str, workdir: Path) -> tuple[Path, str]:
+    if src.startswith("s3://"):
+        from pipeline.storage import S3Location, S3Store
+
+        loc = S3Location.parse(src)
+        path = workdir / loc.key.rsplit("/", 1)[-1]
+        S3Store().download(loc, path)
+        return path, src
+    path = Path(src)
+    if not path.is_file():
+        _fail(f"{src}: no such file")
+    return path, path.resolve().as_uri()
+
+
+def _plan_one(src: str, workdir: Path) -> tuple[Any, Any, Any, Path]:
+    from pipeline.cost import estimate_cost
+    from pipeline.media import plan_media, probe, verify_decodable
+    from pipeline.tasks import get_task
+
+    settings = _settings()
+    path, uri = _local_or_s3(src, workdir)
+    try:
+        result = probe(path, source=uri)
+        verify_decodable(path, result, source=uri)
+        task = get_task(settings.task)
+        plan = plan_media(
+            uri,
+            result,
+            settings=settings.prepare_settings(),
+            model=settings.model,
+            max_chunk_seconds=settings.max_chunk_seconds,
+            overlap_s=settings.overlap_seconds,
+            prompt_text=task.prompt,
+            max_output_tokens=settings.max_output_tokens,
+        )
+    except MediaError as exc:
+        _fail(str(exc), 2)
+    plan.estimated_cost_usd = float(estimate_cost(settings.model, plan.estimate, batch=settings.mode != "sync"))
+    return settings, result, plan, path
+
+
+@app.command()
+def plan(
+    src: Annotated[str, typer.Argument(help="local file or s3://bucket/key")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
+) -> None:
+    """Chunk plan and token / USD estimate for one file. No model call."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings, result, media_plan, _ = _plan_one(src, Path(tmp))
+    doc = {"model": settings.model, "mode": settings.mode, "probe": result.model_dump(mode="json"), "plan": media_plan.model_dump(mode="json")}
+    if as_json:
+        print(json.dumps(doc, indent=2))
+        return
+    table = Table(title=f"{src}: {result.media_type.value}, {result.duration_s or 0:.2f}s, {result.width}x{result.height}")
+    for column in ("chunk", "start_s", "end_s"):
+        table.add_column(column, justify="right")
+    for chunk in media_plan.chunks:
+        table.add_row(str(chunk.index), f"{chunk.start_s:.2f}", f"{chunk.end_s:.2f}")
+    console.print(table)
+    e = media_plan.estimate
+    console.print(f"tokens: text {e.text}, image {e.image}, video {e.video}, audio {e.audio}, output ~{e.output}")
+    console.print(f"estimated cost ({settings.model}, {settings.mode}): ${media_plan.estimated_cost_usd:.6f}")
+
+
+@app.command()
+def prepare(
+    src: Annotated[str, typer.Argument(help="local file or s3://bucket/key")],
+    out: Annotated[Path, typer.Option("--out", help="directory for the chunks and plan.json")],
+) -> None:
+    """Write the prepared chunks and plan.json for one source."""
+    from pipeline.media import prepare_media
+
+    out.mkdir(parents=True, exist_ok=True)
+    settings, result, media_plan, path = _plan_one(src, out)
+    try:
+        chunks = prepare_media(path, media_plan, result, out)
+    except MediaError as exc:
+        _fail(str(exc), 2)
+    doc = {"plan": media_plan.model_dump(mode="json"), "probe": result.model_dump(mode="json"), "chunks": [c.model_dump(mode="json") for c in chunks]}
+    (out / "plan.json").write_text(json.dumps(doc, indent=2))
+    for chunk in chunks:
+        console.print(f"chunk {chunk.index}: start {chunk.start_s:.3f}s, {chunk.duration_s:.3f}s, {chunk.bytes} bytes -> {chunk.path}")
+    console.print(f"plan: {out / 'plan.json'}")
+
+
+@app.command()
+def emulator(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free port)")] = 8765,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+) -> None:
+    """Run the Gemini emulator: an OFFLINE TEST DOUBLE of the Gemini REST API, not Gemini.
+
+    It answers from simple signal analysis of the media it receives (colour cuts, loudness, dominant
+    colours) and bills tokens by the documented rules, so tests can check timestamps and costs. Point
+    the SDK at it with GOOGLE_GEMINI_BASE_URL=http://HOST:PORT. With GEMINI_API_KEY set and no
+    GOOGLE_GEMINI_BASE_URL, the pipeline calls the real Gemini API instead."""
+    from pipeline.gemini.emulator import EmulatorConfig, serve_forever
+
+    console.print(f"Gemini emulator (offline test double) on http://{host}:{port} — Ctrl-C to stop")
+    serve_forever(EmulatorConfig(host=host, port=port))
+
+
+@app.command()
+def demo(
+    media: Annotated[Path | None, typer.Option("--media", help="run on your own files instead of the generated samples")] = None,
+    out: Annotated[Path, typer.Option("--out", help="where the output tables are copied")] = Path("demo-output"),
+    date_: DateOpt = None,
+) -> None:
+    """The whole job on embedded S3 (moto) and the Gemini emulator, then the tables in --out."""
+    from pipeline.cli.demo import download_tables, example_query, sample_dir, upload_media
+    from pipeline.embedded import embedded_services
+    from pipeline.runner import RunSummary, run_job
+    from pipeline.storage import S3Location, S3Store
+
+    dt = _date(date_)
+    if media is not None and not media.is_dir():
+        _fail(f"--media {media}: not a directory")
+    with embedded_services() as services:
+        console.print(f"embedded S3 (moto) at {services.s3_endpoint}; Gemini emulator (offline test double) at {services.gemini_base_url}")
+        settings = _settings(mode="batch", batch_poll_seconds=0.5)
+        store = S3Store()
+        media_dir = media
+        if media_dir is None:
+            from pipeline.samples import generate_samples
+
+            media_dir = sample_dir()
+            with console.status("generating sample media with known ground truth ..."):
+                generate_samples(media_dir)
+            console.print(f"samples and ground_truth.json in {media_dir}")
+        count = upload_media(store, settings, dt, media_dir)
+        console.print(f"uploaded {count} file(s) to {settings.source}/dt={dt.isoformat()}/")
+        with RichProgress() as progress:
+            try:
+                summary = run_job(settings, dt, progress=progress, store=store)
+            except PipelineError as exc:
+                _fail(str(exc))
+        assert isinstance(summary, RunSummary)
+        if out.exists():
+            shutil.rmtree(out)
+        download_tables(store, S3Location.parse(settings.dest), out)
+    print_summary(summary)
+    columns, rows = example_query(out)
+    table = Table(title="example query (DuckDB over the output tables)")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    console.print(f"[bold green]output tables in {out.resolve()}[/] (Hive-partitioned Parquet; try duckdb on {out}/segments/*/*.parquet)")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,62 @@
+"""Settings: one typed object, read from `MEDIA_PIPELINE_*` environment variables and CLI options, then
+passed into the stages (no stage reads the environment itself).
+
+S3 and Gemini endpoints/credentials are NOT here on purpose: boto3 reads the standard AWS variables
+(`AWS_ENDPOINT_URL[_S3]`, `AWS_ACCESS_KEY_ID`, ...) and google-genai reads `GEMINI_API_KEY` /
+`GOOGLE_GEMINI_BASE_URL`, so pointing the pipeline at MinIO, AWS or the real Gemini needs no code change.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.models import PrepareSettings
+
+InferenceMode = Literal["batch", "sync", "auto"]
+
+
+class Settings(BaseSettings):
+    """Everything one run needs to know. Field docs are the user-facing reference (see README)."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDIA_PIPELINE_", extra="ignore")
+
+    source: str = Field("s3://media-inbox/incoming", description="s3://bucket/prefix holding dt=YYYY-MM-DD/ partitions of media")
+    dest: str = Field("s3://media-results/gemini", description="s3://bucket/prefix the tables (and _staging/) are written under")
+    model: str = Field("gemini-2.5-flash", description="Gemini model id (see pipeline/catalog/models.json)")
+    task: str = Field("describe", description="name of the task (prompt + response model + version) to ask")
+    mode: InferenceMode = Field("batch", description="batch (50% price, async), sync (generate_content), auto")
+    budget_usd: float | None = Field(None, description="stop before paying when the run's estimate exceeds this")
+    max_chunk_seconds: float = Field(120.0, gt=0, description="upper bound on one chunk's duration")
+    overlap_seconds: float = Field(4.0, ge=0, description="overlap between consecutive chunks so boundaries are seen twice")
+    video_fps: float = Field(1.0, gt=0, le=24, description="frame rate chunks are reduced to (and sampled at)")
+    max_height: int = Field(360, ge=64, description="chunks are downscaled to at most this many pixels high")
+    keep_audio: bool = Field(True, description="keep a mono low-rate audio track in video chunks")
+    audio_sample_rate: int = Field(16000, description="sample rate of prepared audio")
+    image_max_px: int = Field(768, ge=64, description="long side of prepared images (768 = one tile)")
+    media_resolution: str = Field("MEDIA_RESOLUTION_LOW", description="Gemini media_resolution for the requests")
+    max_output_tokens: int = Field(4096, gt=0, description="generation cap per request")
+    batch_poll_seconds: float = Field(10.0, gt=0, description="how often a batch job is polled")
+    batch_timeout_seconds: float = Field(24 * 3600.0, gt=0, description="give up waiting for a batch job after this long")
+    max_items: int | None = Field(None, description="process at most this many sources (smoke runs)")
+    dry_run: bool = Field(False, description="plan and estimate only: no model call, no tables written")
+    work_dir: str | None = Field(None, description="local scratch directory (default: a temp dir per stage)")
+
+    @field_validator("source", "dest")
+    @classmethod
+    def _s3_uri(cls, value: str) -> str:
+        if not value.startswith("s3://") or len(value) <= 5:
+            raise ValueError(f"expected s3://bucket/prefix, got {value!r}")
+        return value.rstrip("/")
+
+    def prepare_settings(self) -> PrepareSettings:
+        return PrepareSettings(
+            video_fps=self.video_fps,
+            max_height=self.max_height,
+            keep_audio=self.keep_audio,
+            audio_sample_rate=self.audio_sample_rate,
+            image_max_px=self.image_max_px,
+            media_resolution=self.media_resolution,
+        )

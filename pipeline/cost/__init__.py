@@ -1,0 +1,8 @@
+"""Cost accounting: usage x the versioned price table (pipeline/catalog/prices.json).
+
+Money is Decimal, quantised to nano-dollars per request, so a run's total is exactly the sum of its
+requests (the tables store decimal128 columns, which SQL engines sum exactly too)."""
+
+from pipeline.cost.pricing import USD, Usage, estimate_cost, request_cost, to_usd
+
+__all__ = ["USD", "Usage", "estimate_cost", "request_cost", "to_usd"]

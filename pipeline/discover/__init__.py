@@ -1,0 +1,5 @@
+"""discover: the objects of one date's partition, with what their first bytes say they are."""
+
+from pipeline.discover.listing import date_prefix, discover
+
+__all__ = ["date_prefix", "discover"]

@@ -1,0 +1,71 @@
+"""The project's error tree. Errors of boto3, ffmpeg and google-genai are translated into these at
+the boundary, so a caller (the runner, the Airflow layer) decides retry vs quarantine by class alone.
+
+PipelineError
+├── TerminalError                 no retry: fix the input or the configuration
+│   ├── ConfigError               settings or task definition wrong
+│   ├── MediaError                one source cannot be used -> failed/quarantined row, run goes on
+│   │   ├── UnsupportedMediaError not a media type we handle (text, playlist, ...)
+│   │   └── CorruptMediaError     claims to be media but cannot be decoded
+│   ├── BudgetExceededError       the run's estimate is over its budget; nothing was paid
+│   └── BatchJobFailedError       a batch job ended FAILED / EXPIRED / CANCELLED
+└── TransientError                retry with backoff: throttling, 5xx, timeouts
+    ├── StorageTransientError
+    └── GeminiTransientError
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class TerminalError(PipelineError):
+    """Retrying will not help."""
+
+
+class TransientError(PipelineError):
+    """Retrying later may help."""
+
+
+class ConfigError(TerminalError):
+    pass
+
+
+class MediaError(TerminalError):
+    """A source that cannot be processed. `reason` is a short code, the message names file and fix."""
+
+    def __init__(self, message: str, *, reason: str = "media_error", source: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.source = source
+
+
+class UnsupportedMediaError(MediaError):
+    def __init__(self, message: str, *, reason: str = "unsupported_media", source: str | None = None) -> None:
+        super().__init__(message, reason=reason, source=source)
+
+
+class CorruptMediaError(MediaError):
+    def __init__(self, message: str, *, reason: str = "corrupt_media", source: str | None = None) -> None:
+        super().__init__(message, reason=reason, source=source)
+
+
+class BudgetExceededError(TerminalError):
+    pass
+
+
+class BatchJobFailedError(TerminalError):
+    def __init__(self, message: str, *, job_name: str, state: str) -> None:
+        super().__init__(message)
+        self.job_name = job_name
+        self.state = state
+
+
+class StorageTransientError(TransientError):
+    pass
+
+
+class GeminiTransientError(TransientError):
+    pass

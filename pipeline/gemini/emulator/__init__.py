@@ -1,0 +1,13 @@
+"""Gemini emulator: a local HTTP server speaking the Gemini REST API. An OFFLINE TEST DOUBLE.
+
+It is not Gemini and understands nothing: it decodes the media it receives (scene colours, loud/silent
+audio, image size and colours), shapes that into the requested response schema, and bills tokens by the
+documented per-modality rules in `pipeline.catalog`. Reach it with the real SDK:
+
+    with GeminiEmulator() as emu:
+        client = genai.Client(api_key="x", http_options=types.HttpOptions(base_url=emu.base_url))
+"""
+
+from .server import EmulatorConfig, GeminiEmulator, serve_forever
+
+__all__ = ["EmulatorConfig", "GeminiEmulator", "serve_forever"]

@@ -1,0 +1,60 @@
+"""What one chunk's request looks like: contents (media part + task prompt) and generation config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from google.genai import types
+
+from pipeline.tasks import Task
+
+
+@dataclass
+class ChunkRequest:
+    """One request to send: a chunk of one source, its bytes, and where its answer belongs."""
+
+    key: str
+    source_uri: str
+    chunk_index: int
+    chunk_start_s: float
+    chunk_duration_s: float
+    mime_type: str
+    data: bytes = field(repr=False)
+    estimated_prompt_tokens: int = 0
+
+    @property
+    def chunk_end_s(self) -> float:
+        return self.chunk_start_s + self.chunk_duration_s
+
+
+def request_key(sha256: str, chunk_index: int, fingerprint: str) -> str:
+    """Stable across reruns: the same content, chunk and settings give the same key."""
+    return f"{sha256[:16]}-{fingerprint[:8]}-c{chunk_index:03d}"
+
+
+def media_part(request: ChunkRequest, video_fps: float) -> types.Part:
+    part = types.Part.from_bytes(data=request.data, mime_type=request.mime_type)
+    if request.mime_type.startswith("video/") and video_fps != 1.0:
+        # Chunks are already reduced to video_fps: sample every frame we kept, no more.
+        part.video_metadata = types.VideoMetadata(fps=video_fps)
+    return part
+
+
+def contents(task: Task, request: ChunkRequest, video_fps: float) -> list[types.Content]:
+    return [
+        types.Content(
+            role="user", parts=[media_part(request, video_fps), types.Part.from_text(text=task.prompt)]
+        )
+    ]
+
+
+def generation_config(
+    task: Task, *, media_resolution: str, max_output_tokens: int
+) -> types.GenerateContentConfig:
+    return types.GenerateContentConfig(
+        response_mime_type="application/json",
+        response_schema=task.response_model,
+        media_resolution=types.MediaResolution(media_resolution),
+        max_output_tokens=max_output_tokens,
+        temperature=0.0,
+    )

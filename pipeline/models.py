@@ -1,0 +1,127 @@
+"""Data contracts passed between stages. Small, typed, JSON-serialisable (they travel as manifests)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class MediaType(StrEnum):
+    VIDEO = "video"
+    AUDIO = "audio"
+    IMAGE = "image"
+    UNKNOWN = "unknown"
+
+
+class ItemStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+
+
+class SourceObject(BaseModel):
+    """One object found by discover under the run's date partition."""
+
+    uri: str
+    key: str
+    bytes: int
+    etag: str
+    sha256: str
+    sniffed_type: MediaType = MediaType.UNKNOWN
+    sniffed_mime: str | None = None
+
+
+class StreamInfo(BaseModel):
+    index: int
+    codec_type: str  # video | audio | subtitle | data | attachment
+    codec_name: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    channels: int | None = None
+    sample_rate: int | None = None
+    attached_pic: bool = False
+    rotation: int = 0
+    avg_frame_rate: float | None = None
+    pix_fmt: str | None = None
+
+
+class ProbeResult(BaseModel):
+    """What ffprobe read from a source, reduced to what planning needs."""
+
+    media_type: MediaType
+    format_name: str
+    duration_s: float | None = None
+    width: int | None = None  # display size: rotation already applied
+    height: int | None = None
+    has_video: bool = False
+    has_audio: bool = False
+    video_stream: int | None = None  # index of the chosen video stream (not cover art)
+    audio_stream: int | None = None
+    rotation: int = 0
+    streams: list[StreamInfo] = Field(default_factory=list)
+
+
+class ChunkSpec(BaseModel):
+    """One planned piece of a source, on the source's timeline (seconds)."""
+
+    index: int
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+class PrepareSettings(BaseModel):
+    """How a source is downscaled before it is sent. Part of the content fingerprint."""
+
+    video_fps: float = 1.0
+    max_height: int = 360
+    keep_audio: bool = True
+    audio_sample_rate: int = 16000
+    audio_bitrate: str = "32k"
+    image_max_px: int = 768
+    media_resolution: str = "MEDIA_RESOLUTION_LOW"
+
+
+class TokenEstimate(BaseModel):
+    text: int = 0
+    image: int = 0
+    video: int = 0
+    audio: int = 0
+    output: int = 0
+
+    @property
+    def prompt_total(self) -> int:
+        return self.text + self.image + self.video + self.audio
+
+
+class MediaPlan(BaseModel):
+    """Chunks, downscale settings and estimate for one source."""
+
+    source_uri: str
+    media_type: MediaType
+    duration_s: float | None
+    chunks: list[ChunkSpec]
+    settings: PrepareSettings
+    estimate: TokenEstimate
+    estimated_cost_usd: float = 0.0
+
+
+class PreparedChunk(BaseModel):
+    """A chunk ready to send: its bytes live at `path` (local) or `uri` (staging)."""
+
+    index: int
+    start_s: float  # real start on the source's timeline, as ffprobe reads the output
+    duration_s: float  # real duration as ffprobe reads the output
+    mime_type: str
+    bytes: int
+    path: str | None = None
+    uri: str | None = None
+    width: int | None = None
+    height: int | None = None
+    has_audio: bool = False

@@ -1,0 +1,125 @@
+"""Stages before any model call: discover, then probe + plan + estimate + budget guard."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from decimal import Decimal
+
+from pipeline.cost import estimate_cost
+from pipeline.discover import discover
+from pipeline.errors import BudgetExceededError, MediaError
+from pipeline.media import plan_media, probe, verify_decodable
+from pipeline.models import ItemStatus, MediaType
+from pipeline.runner.context import RunContext
+from pipeline.runner.state import ItemState, RunManifest
+
+log = logging.getLogger("pipeline.run")
+BUDGET_WARNING_SHARE = 0.8
+
+
+def settings_fingerprint(ctx: RunContext) -> str:
+    """What decides the prepared bytes and the request: equal fingerprints give equal chunks."""
+    s = ctx.settings
+    doc = {
+        "prepare": ctx.settings.prepare_settings().model_dump(),
+        "max_chunk_seconds": s.max_chunk_seconds,
+        "overlap_seconds": s.overlap_seconds,
+        "model": s.model,
+        "task_version": ctx.task.version,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def stage_discover(ctx: RunContext) -> RunManifest:
+    manifest = ctx.new_manifest()
+    objects = discover(ctx.store, ctx.source, ctx.dt, max_items=ctx.settings.max_items)
+    ctx.progress.note(f"discovered {len(objects)} object(s) under {ctx.source.uri}/dt={ctx.dt.isoformat()}/")
+    for obj in objects:
+        item = ItemState(source=obj)
+        if obj.bytes == 0:
+            item.fail("discover", "empty_object", f"{obj.uri} is empty (0 bytes): re-upload the file")
+        elif obj.sniffed_type == MediaType.UNKNOWN:
+            item.fail(
+                "discover",
+                "unsupported_media",
+                f"{obj.uri} is not a media file this pipeline reads (its first bytes match no video, audio or "
+                "image format; playlists, text and documents are not media): remove it or convert it to MP4/JPEG/MP3",
+            )
+        manifest.items.append(item)
+    manifest.stages_done.append("discover")
+    ctx.save(manifest)
+    return manifest
+
+
+def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str]) -> None:
+    path, sha = ctx.local_source(item)
+    item.source.sha256 = sha
+    if sha in seen:
+        item.fail("plan", "duplicate_content", f"{item.source.uri} has the same bytes as {seen[sha]} in this run", ItemStatus.DUPLICATE)
+        return
+    seen[sha] = item.source.uri
+    item.fingerprint = settings_fingerprint(ctx)
+    try:
+        result = probe(path, source=item.source.uri)
+        verify_decodable(path, result, source=item.source.uri)
+    except MediaError as exc:
+        item.fail("probe", exc.reason, str(exc))
+        return
+    item.probe = result
+    ledger = ctx.store.get_json_or_none(ctx.answer_ledger(sha))
+    if ledger is not None:
+        item.reused_from_run_id = ledger["run_id"]
+        item.answer = ledger["answer"]
+        return
+    s = ctx.settings
+    try:
+        item.plan = plan_media(
+            item.source.uri,
+            result,
+            settings=s.prepare_settings(),
+            model=s.model,
+            max_chunk_seconds=s.max_chunk_seconds,
+            overlap_s=s.overlap_seconds,
+            prompt_text=ctx.task.prompt,
+            max_output_tokens=s.max_output_tokens,
+        )
+    except MediaError as exc:
+        item.fail("plan", exc.reason, str(exc))
+        return
+    cost = estimate_cost(s.model, item.plan.estimate, batch=s.mode != "sync")
+    item.plan.estimated_cost_usd = float(cost)
+    item.estimated_cost_usd = str(cost)
+
+
+def stage_plan(ctx: RunContext) -> RunManifest:
+    manifest = ctx.load()
+    seen: dict[str, str] = {}
+    todo = [i for i in manifest.items if i.status == ItemStatus.OK]
+    ctx.progress.start("plan", len(todo))
+    for item in todo:
+        _plan_item(ctx, item, seen)
+        ctx.progress.advance("plan", f"{item.source.key.rsplit('/', 1)[-1]}: {item.status.value}")
+    total = sum((Decimal(i.estimated_cost_usd) for i in manifest.items if i.active), Decimal(0))
+    manifest.estimated_cost_usd = str(total)
+    manifest.stages_done.append("plan")
+    ctx.save(manifest)
+    check_budget(manifest, ctx.progress)
+    return manifest
+
+
+def check_budget(manifest: RunManifest, progress) -> None:  # noqa: ANN001 - Progress protocol
+    if manifest.budget_usd is None:
+        return
+    estimate = Decimal(manifest.estimated_cost_usd)
+    budget = Decimal(str(manifest.budget_usd))
+    biggest = sorted((i for i in manifest.items if i.active), key=lambda i: Decimal(i.estimated_cost_usd), reverse=True)[:3]
+    named = ", ".join(f"{i.source.uri} (${Decimal(i.estimated_cost_usd):.4f})" for i in biggest)
+    if estimate > budget:
+        raise BudgetExceededError(
+            f"run {manifest.run_id}: estimated ${estimate:.4f} exceeds the budget ${budget:.4f}; nothing was sent. "
+            f"Biggest items: {named}. Raise --budget-usd, lower --max-items, or reduce video fps / chunk size."
+        )
+    if estimate >= budget * Decimal(str(BUDGET_WARNING_SHARE)):
+        progress.note(f"WARNING: estimate ${estimate:.4f} is {estimate / budget:.0%} of the ${budget:.4f} budget; biggest: {named}")

@@ -1,0 +1,55 @@
+"""prepare: one ffmpeg pass per source; chunks go to the content-keyed staging area in S3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.errors import MediaError
+from pipeline.media import prepare_media
+from pipeline.models import PreparedChunk
+from pipeline.runner.context import RunContext
+from pipeline.runner.state import ItemState, RunManifest
+from pipeline.storage import S3Location
+
+_INDEX = "chunks.json"
+
+
+def _prepare_item(ctx: RunContext, item: ItemState) -> None:
+    prefix = ctx.chunk_prefix(item)
+    cached = ctx.store.get_json_or_none(prefix.join(_INDEX))
+    if cached is not None:  # an earlier try (or run) already prepared these exact chunks
+        item.prepared = [PreparedChunk.model_validate(c) for c in cached]
+        return
+    assert item.plan is not None and item.probe is not None and ctx.scratch is not None
+    path, _ = ctx.local_source(item)
+    out_dir = ctx.scratch / "chunks" / item.source.sha256[:16]
+    try:
+        chunks = prepare_media(path, item.plan, item.probe, out_dir)
+    except MediaError as exc:
+        item.fail("prepare", exc.reason, str(exc))
+        return
+    for chunk in chunks:
+        assert chunk.path is not None
+        name = chunk.path.rsplit("/", 1)[-1]
+        loc = prefix.join(name)
+        ctx.store.upload(Path(chunk.path), loc)
+        chunk.uri, chunk.path = loc.uri, None
+    ctx.store.put_json(prefix.join(_INDEX), [c.model_dump() for c in chunks])
+    item.prepared = chunks
+
+
+def stage_prepare(ctx: RunContext) -> RunManifest:
+    manifest = ctx.load()
+    todo = [i for i in manifest.items if i.active]
+    ctx.progress.start("prepare", len(todo))
+    for item in todo:
+        _prepare_item(ctx, item)
+        ctx.progress.advance("prepare", f"{item.source.key.rsplit('/', 1)[-1]}: {len(item.prepared)} chunk(s)")
+    manifest.stages_done.append("prepare")
+    ctx.save(manifest)
+    return manifest
+
+
+def chunk_bytes(ctx: RunContext, chunk: PreparedChunk) -> bytes:
+    assert chunk.uri is not None
+    return ctx.store.get_bytes(S3Location.parse(chunk.uri))

@@ -1,0 +1,69 @@
+"""The run's manifest: what every stage knows about every item, kept in the destination's staging
+area (`<dest>/_staging/runs/<run_id>/manifest.json`) so any stage can run on any worker, and a retried
+stage finds what the earlier try left."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pipeline.models import ItemStatus, MediaPlan, PreparedChunk, ProbeResult, SourceObject
+
+
+class ItemState(BaseModel):
+    source: SourceObject
+    status: ItemStatus = ItemStatus.OK
+    stage: str | None = None  # stage that failed it
+    reason: str | None = None  # short code
+    error: str | None = None  # human message naming the file and the fix
+    probe: ProbeResult | None = None
+    plan: MediaPlan | None = None
+    estimated_cost_usd: str = "0"
+    fingerprint: str | None = None
+    prepared: list[PreparedChunk] = Field(default_factory=list)
+    reused_from_run_id: str | None = None
+    answer: dict[str, Any] | None = None  # stitched answer (see pipeline.runner.answers)
+
+    @property
+    def active(self) -> bool:
+        """Still on its way to the model (not failed, duplicate or answered from the ledger)."""
+        return self.status == ItemStatus.OK and self.reused_from_run_id is None
+
+    def fail(self, stage: str, reason: str, error: str, status: ItemStatus = ItemStatus.FAILED) -> None:
+        self.status, self.stage, self.reason, self.error = status, stage, reason, error
+
+
+class BatchSubmission(BaseModel):
+    group: str  # fingerprint of the request keys in this job
+    job_name: str
+    keys: list[str]
+    submitted_at: datetime
+
+
+class QuarantineRow(BaseModel):
+    source_uri: str
+    stage: str
+    reason: str
+    detail: str | None = None
+
+
+class RunManifest(BaseModel):
+    run_id: str
+    dt: str
+    started_at: datetime
+    model: str
+    task: str
+    task_version: str
+    mode: str
+    source: str
+    dest: str
+    budget_usd: float | None = None
+    estimated_cost_usd: str = "0"
+    stages_done: list[str] = Field(default_factory=list)
+    items: list[ItemState] = Field(default_factory=list)
+    batches: list[BatchSubmission] = Field(default_factory=list)
+    outcomes: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> RequestOutcome
+    requests: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> chunk facts
+    quarantine: list[QuarantineRow] = Field(default_factory=list)

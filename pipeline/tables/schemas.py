@@ -1,0 +1,154 @@
+"""Explicit Arrow schemas of the output tables: the one definition analysts' SQL relies on.
+
+Add columns freely; never rename or retype one (bump SCHEMA_VERSION when adding). `dt` is the Hive
+partition column: it is in the path (dt=YYYY-MM-DD), not in the files, so engines read it from there.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+MONEY = pa.decimal128(18, 9)  # USD, exact to the nano-dollar: sums add up exactly in every engine
+TS = pa.timestamp("us", tz="UTC")
+STR = pa.string()
+
+
+def _schema(name: str, fields: list[pa.Field]) -> pa.Schema:
+    return pa.schema(fields, metadata={"table": name, "schema_version": str(SCHEMA_VERSION)})
+
+
+MEDIA = _schema(
+    "media",
+    [
+        pa.field("run_id", STR, nullable=False),
+        pa.field("source_uri", STR, nullable=False),
+        pa.field("sha256", STR),
+        pa.field("etag", STR),
+        pa.field("media_type", STR, nullable=False),
+        pa.field("mime_type", STR),
+        pa.field("bytes", pa.int64()),
+        pa.field("duration_s", pa.float64()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("status", STR, nullable=False),
+        pa.field("error", STR),
+        pa.field("chunks", pa.int32()),
+        pa.field("estimated_cost_usd", MONEY),
+        pa.field("cost_usd", MONEY),
+        pa.field("reused_from_run_id", STR),
+        pa.field("schema_version", pa.int16()),
+    ],
+)
+
+ANNOTATIONS = _schema(
+    "annotations",
+    [
+        pa.field("run_id", STR, nullable=False),
+        pa.field("source_uri", STR, nullable=False),
+        pa.field("sha256", STR),
+        pa.field("media_type", STR),
+        pa.field("summary", STR),
+        pa.field("tags", pa.list_(STR)),
+        pa.field("language", STR),
+        pa.field("model", STR, nullable=False),
+        pa.field("task", STR, nullable=False),
+        pa.field("task_version", STR, nullable=False),
+        pa.field("answer_json", STR),
+        pa.field("schema_version", pa.int16()),
+    ],
+)
+
+SEGMENTS = _schema(
+    "segments",
+    [
+        pa.field("run_id", STR, nullable=False),
+        pa.field("source_uri", STR, nullable=False),
+        pa.field("segment_index", pa.int32(), nullable=False),
+        pa.field("start_s", pa.float64(), nullable=False),
+        pa.field("end_s", pa.float64(), nullable=False),
+        pa.field("label", STR),
+        pa.field("description", STR),
+        pa.field("chunk_indexes", pa.list_(pa.int32())),
+        pa.field("schema_version", pa.int16()),
+    ],
+)
+
+REQUESTS = _schema(
+    "requests",
+    [
+        pa.field("run_id", STR, nullable=False),
+        pa.field("request_key", STR, nullable=False),
+        pa.field("source_uri", STR, nullable=False),
+        pa.field("chunk_index", pa.int32()),
+        pa.field("chunk_start_s", pa.float64()),
+        pa.field("chunk_end_s", pa.float64()),
+        pa.field("model", STR, nullable=False),
+        pa.field("mode", STR, nullable=False),
+        pa.field("batch_job", STR),
+        pa.field("status", STR, nullable=False),
+        pa.field("finish_reason", STR),
+        pa.field("error", STR),
+        pa.field("prompt_tokens_text", pa.int64()),
+        pa.field("prompt_tokens_image", pa.int64()),
+        pa.field("prompt_tokens_video", pa.int64()),
+        pa.field("prompt_tokens_audio", pa.int64()),
+        pa.field("cached_tokens", pa.int64()),
+        pa.field("output_tokens", pa.int64()),
+        pa.field("thought_tokens", pa.int64()),
+        pa.field("latency_ms", pa.int64()),
+        pa.field("cost_usd", MONEY),
+        pa.field("price_table_version", STR),
+        pa.field("schema_version", pa.int16()),
+    ],
+)
+
+RUNS = _schema(
+    "runs",
+    [
+        pa.field("run_id", STR, nullable=False),
+        pa.field("started_at", TS, nullable=False),
+        pa.field("finished_at", TS),
+        pa.field("model", STR, nullable=False),
+        pa.field("task", STR),
+        pa.field("task_version", STR),
+        pa.field("mode", STR),
+        pa.field("source", STR),
+        pa.field("items_total", pa.int32()),
+        pa.field("items_ok", pa.int32()),
+        pa.field("items_failed", pa.int32()),
+        pa.field("items_duplicate", pa.int32()),
+        pa.field("items_quarantined", pa.int32()),
+        pa.field("requests", pa.int32()),
+        pa.field("estimated_cost_usd", MONEY),
+        pa.field("cost_usd", MONEY),
+        pa.field("budget_usd", MONEY),
+        pa.field("price_table_version", STR),
+        pa.field("status", STR, nullable=False),
+        pa.field("schema_version", pa.int16()),
+    ],
+)
+
+QUARANTINE = _schema(
+    "quarantine",
+    [
+        pa.field("run_id", STR, nullable=False),
+        pa.field("source_uri", STR, nullable=False),
+        pa.field("stage", STR, nullable=False),
+        pa.field("reason", STR, nullable=False),
+        pa.field("detail", STR),
+        pa.field("schema_version", pa.int16()),
+    ],
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "media": MEDIA,
+    "annotations": ANNOTATIONS,
+    "segments": SEGMENTS,
+    "requests": REQUESTS,
+    "runs": RUNS,
+    "quarantine": QUARANTINE,
+}
+# Latest run's view per dt (a rerun replaces the partition) vs append-only ledgers (history kept).
+REPLACED_PER_RUN = ("media", "annotations", "segments", "quarantine")
+APPEND_ONLY = ("requests", "runs")
