@@ -121,7 +121,7 @@ def _run_batches(ctx: RunContext, manifest: RunManifest, client, config, groups:
         started = time.monotonic()
         last_state: list[str] = []
 
-        def report(state: str, waited: float, name: str = submission.job_name) -> None:
+        def report(state: str, waited: float, name: str = submission.job_name, last_state: list[str] = last_state) -> None:
             if not last_state or last_state[-1] != state:  # one line per state change, not per poll
                 last_state.append(state)
                 ctx.progress.note(f"{name}: {state.removeprefix('JOB_STATE_')} after {waited:.0f}s")

@@ -1,10 +1,9 @@
 import pytest
+from pydantic import BaseModel
 
 from pipeline.errors import ConfigError
-from pipeline.tasks import DESCRIBE, Task, get_task
+from pipeline.tasks import DESCRIBE, SpanRow, Task, get_task
 from pipeline.validate import AnswerInvalid, parse_answer, valid_spans
-from pipeline.tasks import SpanRow
-from pydantic import BaseModel
 
 CUSTOM = Task(name="count_people", version="people-v1", prompt="How many people?", response_model=BaseModel)
 
