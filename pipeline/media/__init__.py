@@ -1,0 +1,18 @@
+"""Probe, plan and prepare media: ffprobe/ffmpeg and Pillow behind typed functions."""
+
+from pipeline.media.plan import plan_media, prepared_image_size, prepared_video_size, split_chunks
+from pipeline.media.prepare import prepare_media
+from pipeline.media.probe import probe, verify_decodable
+from pipeline.media.sniff import SNIFF_BYTES, sniff
+
+__all__ = [
+    "SNIFF_BYTES",
+    "plan_media",
+    "prepare_media",
+    "prepared_image_size",
+    "prepared_video_size",
+    "probe",
+    "sniff",
+    "split_chunks",
+    "verify_decodable",
+]

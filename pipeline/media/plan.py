@@ -1,0 +1,176 @@
+"""Chunk plan and token estimate for one probed source. Pure: no I/O, numbers only from the catalog."""
+
+from __future__ import annotations
+
+import math
+
+from pipeline.catalog import model_limits, token_rules, transport_limits
+from pipeline.errors import ConfigError
+from pipeline.models import ChunkSpec, MediaPlan, MediaType, PrepareSettings, ProbeResult, TokenEstimate
+
+# Expected answer size per request (the describe task's JSON: summary, tags, a few segments).
+EXPECTED_OUTPUT_TOKENS_PER_CHUNK = 400
+# Room left in the context for the request wrapper, schema and any system instruction.
+PROMPT_OVERHEAD_TOKENS = 1_000
+# Conservative size of a prepared chunk (H.264 CRF 28 at <= max_height, audio at its bitrate): bytes per
+# pixel of one sampled frame (measured ~0.01-0.03 on the fixtures; 0.08 leaves room for noisy content),
+# and the container's overhead. Only used to keep chunks under the inline request limit.
+VIDEO_BYTES_PER_PIXEL_FRAME = 0.08
+CONTAINER_OVERHEAD = 1.10
+MIN_CHUNK_SECONDS = 1.0
+_ROUND = 3  # chunk boundaries in milliseconds
+
+
+def prepared_video_size(probe: ProbeResult, settings: PrepareSettings) -> tuple[int, int]:
+    """Display size after downscale to height <= max_height (even dims, never upscaled)."""
+    w, h = probe.width or 0, probe.height or 0
+    if not w or not h:
+        return 0, 0
+    out_h = min(h, settings.max_height)
+    out_h -= out_h % 2
+    out_w = round(w * out_h / h / 2) * 2
+    return max(2, out_w), max(2, out_h)
+
+
+def prepared_image_size(probe: ProbeResult, settings: PrepareSettings) -> tuple[int, int]:
+    """Image size after the long side is brought to <= image_max_px (never upscaled)."""
+    w, h = probe.width or 0, probe.height or 0
+    long_side = max(w, h)
+    if not long_side or long_side <= settings.image_max_px:
+        return w, h
+    scale = settings.image_max_px / long_side
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def _bitrate_bytes_per_s(bitrate: str) -> float:
+    text = bitrate.strip().lower()
+    mult = {"k": 1e3, "m": 1e6}.get(text[-1:], 1.0)
+    number = text[:-1] if text[-1:] in ("k", "m") else text
+    return float(number) * mult / 8
+
+
+def _chunk_estimate(
+    duration: float, probe: ProbeResult, settings: PrepareSettings, model: str
+) -> TokenEstimate:
+    rules = token_rules(model)
+    est = TokenEstimate()
+    if probe.media_type is MediaType.VIDEO:
+        est.video = rules.video_tokens(duration, settings.video_fps, settings.media_resolution)
+    if probe.has_audio and (settings.keep_audio or probe.media_type is MediaType.AUDIO):
+        est.audio = rules.audio_tokens(duration)
+    return est
+
+
+def _chunk_bytes(duration: float, probe: ProbeResult, settings: PrepareSettings) -> float:
+    size = 0.0
+    if probe.media_type is MediaType.VIDEO:
+        w, h = prepared_video_size(probe, settings)
+        frames = max(1, math.ceil(duration * settings.video_fps))
+        size += frames * w * h * VIDEO_BYTES_PER_PIXEL_FRAME
+    if probe.has_audio and (settings.keep_audio or probe.media_type is MediaType.AUDIO):
+        size += duration * _bitrate_bytes_per_s(settings.audio_bitrate)
+    return size * CONTAINER_OVERHEAD
+
+
+def max_chunk_length(
+    probe: ProbeResult, *, settings: PrepareSettings, model: str, max_chunk_seconds: float, text_tokens: int
+) -> float:
+    """Longest chunk (seconds) under max_chunk_seconds whose prompt fits the context and whose bytes fit
+    one inline request."""
+    limit_tokens = model_limits(model).input_token_limit - text_tokens - PROMPT_OVERHEAD_TOKENS
+    limit_bytes = transport_limits().inline_request_max_bytes
+
+    def fits(seconds: float) -> bool:
+        est = _chunk_estimate(seconds, probe, settings, model)
+        return est.prompt_total <= limit_tokens and _chunk_bytes(seconds, probe, settings) <= limit_bytes
+
+    if fits(max_chunk_seconds):
+        return max_chunk_seconds
+    lo, hi = 0.0, max_chunk_seconds
+    for _ in range(60):  # bisection to the millisecond
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+        if hi - lo < 1e-3:
+            break
+    if lo < MIN_CHUNK_SECONDS:
+        raise ConfigError(
+            f"no chunk of {MIN_CHUNK_SECONDS} s fits model {model} with these settings ({settings}); "
+            "lower video_fps / max_height or shorten the prompt"
+        )
+    return math.floor(lo * 1000) / 1000
+
+
+def split_chunks(duration: float, max_len: float, overlap: float) -> list[ChunkSpec]:
+    """[start, end) chunks covering [0, duration]: each <= max_len, consecutive ones overlapping by
+    `overlap`. The chunks are of equal length, so there is never a tiny tail: what a fixed stride would
+    leave as a sliver is spread over all chunks (keeps every chunk under max_len, which merging the sliver
+    into the previous chunk would not)."""
+    if duration <= max_len:
+        return [ChunkSpec(index=0, start_s=0.0, end_s=round(duration, _ROUND))]
+    if overlap < 0 or overlap >= max_len / 2:
+        raise ConfigError(f"overlap {overlap} s must be >= 0 and under half the chunk length {max_len} s")
+    n = math.ceil((duration - overlap) / (max_len - overlap) - 1e-9)
+    length = (duration + (n - 1) * overlap) / n
+    stride = length - overlap
+    chunks = []
+    for i in range(n):
+        start = round(i * stride, _ROUND)
+        end = round(duration, _ROUND) if i == n - 1 else round(i * stride + length, _ROUND)
+        chunks.append(ChunkSpec(index=i, start_s=start, end_s=end))
+    return chunks
+
+
+def plan_media(
+    source_uri: str,
+    probe: ProbeResult,
+    *,
+    settings: PrepareSettings,
+    model: str,
+    max_chunk_seconds: float,
+    overlap_s: float,
+    prompt_text: str,
+    max_output_tokens: int,
+) -> MediaPlan:
+    """Chunks, downscale settings and token estimate for one source (cost is filled by the cost stage)."""
+    rules = token_rules(model)
+    text = rules.text_tokens(prompt_text)
+    output_per_chunk = min(EXPECTED_OUTPUT_TOKENS_PER_CHUNK, max_output_tokens)
+
+    if probe.media_type is MediaType.IMAGE or not probe.duration_s:
+        w, h = prepared_image_size(probe, settings)
+        chunks = [ChunkSpec(index=0, start_s=0.0, end_s=0.0)]
+        estimate = TokenEstimate(
+            text=text,
+            image=rules.image_tokens(w, h, settings.media_resolution) if w and h else 0,
+            output=output_per_chunk,
+        )
+        return MediaPlan(
+            source_uri=source_uri,
+            media_type=probe.media_type,
+            duration_s=probe.duration_s,
+            chunks=chunks,
+            settings=settings,
+            estimate=estimate,
+        )
+
+    if max_chunk_seconds <= 0:
+        raise ConfigError(f"max_chunk_seconds must be > 0, got {max_chunk_seconds}")
+    max_len = max_chunk_length(
+        probe, settings=settings, model=model, max_chunk_seconds=max_chunk_seconds, text_tokens=text
+    )
+    chunks = split_chunks(probe.duration_s, max_len, overlap_s)
+    estimate = TokenEstimate()
+    for chunk in chunks:
+        part = _chunk_estimate(chunk.duration_s, probe, settings, model)
+        estimate.text += text
+        estimate.video += part.video
+        estimate.audio += part.audio
+        estimate.output += output_per_chunk
+    return MediaPlan(
+        source_uri=source_uri,
+        media_type=probe.media_type,
+        duration_s=probe.duration_s,
+        chunks=chunks,
+        settings=settings,
+        estimate=estimate,
+    )

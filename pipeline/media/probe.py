@@ -1,0 +1,448 @@
+"""ffprobe a local file into a ProbeResult, and check that its data really decodes.
+
+Everything ffprobe or ffmpeg cannot use becomes a MediaError subclass with a short `reason` code and a
+message that names the file and the fix; nothing else escapes from here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from pipeline.errors import CorruptMediaError, MediaError, UnsupportedMediaError
+from pipeline.media.sniff import SNIFF_BYTES, looks_like_text, sniff
+from pipeline.models import MediaType, ProbeResult, StreamInfo
+
+MAX_IMAGE_PIXELS = 100_000_000  # decompression-bomb guard (width x height of one picture)
+MAX_VIDEO_PIXELS = 40_000_000  # 8K is 33 MP; anything bigger per frame is not worth decoding
+PROBE_TIMEOUT_S = 60
+DECODE_CHECK_TIMEOUT_S = 60
+TAIL_WINDOW_S = 5.0  # verify_decodable: the last seconds of a stream must yield a frame
+# ffprobe/ffmpeg may only open local files: a playlist or a crafted file cannot make us fetch URLs.
+PROTOCOL_WHITELIST = "file"
+
+_IMAGE_FORMATS = {
+    "image2",
+    "png_pipe",
+    "jpeg_pipe",
+    "webp_pipe",
+    "bmp_pipe",
+    "tiff_pipe",
+    "gif_pipe",
+    "pam_pipe",
+    "pgm_pipe",
+    "ppm_pipe",
+    "pbm_pipe",
+    "qoi_pipe",
+    "jpegxl_pipe",
+    "j2k_pipe",
+    "psd_pipe",
+    "svg_pipe",
+    "dpx_pipe",
+    "exr_pipe",
+    "pcx_pipe",
+    "sgi_pipe",
+    "xpm_pipe",
+}
+_IMAGE_CODECS = {
+    "png",
+    "mjpeg",
+    "jpegls",
+    "webp",
+    "bmp",
+    "tiff",
+    "gif",
+    "av1",
+    "hevc",
+    "jpeg2000",
+    "jpegxl",
+    "qoi",
+    "pam",
+    "pgm",
+    "ppm",
+    "pbm",
+}
+_HEIF_BRANDS = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"}
+_AVIF_BRANDS = {"avif", "avis"}
+
+
+def _name(path: Path, source: str | None) -> str:
+    return source or path.name
+
+
+def _last_lines(stderr: bytes | str | None, n: int = 1) -> str:
+    if not stderr:
+        return "no frame decoded, no error printed"
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return " | ".join(lines[-n:]) if lines else "no frame decoded, no error printed"
+
+
+def _float(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f and f not in (float("inf"), float("-inf")) else None
+
+
+def _rate(value: Any) -> float | None:
+    if not value or not isinstance(value, str):
+        return None
+    num, _, den = value.partition("/")
+    try:
+        n, d = float(num), float(den or 1)
+    except ValueError:
+        return None
+    return n / d if n > 0 and d > 0 else None
+
+
+def _rotation(stream: dict) -> int:
+    """Clockwise rotation (0/90/180/270) a player applies to show the stream upright."""
+    for side in stream.get("side_data_list") or []:
+        if side.get("side_data_type") == "Display Matrix" and side.get("rotation") is not None:
+            # ffprobe prints the matrix's counter-clockwise angle: -90 means turn 90 degrees clockwise
+            return int(round(-float(side["rotation"]))) % 360 // 90 * 90
+    rotate = (stream.get("tags") or {}).get("rotate")
+    if rotate is not None:
+        try:
+            return int(round(float(rotate))) % 360 // 90 * 90
+        except ValueError:
+            return 0
+    return 0
+
+
+def _header_dimensions(head: bytes) -> tuple[int, int] | None:
+    """Width and height an image header claims (PNG, BMP, GIF), read before any decoder allocates."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24 and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:2] == b"BM" and len(head) >= 26:
+        if int.from_bytes(head[14:18], "little") == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sizes
+            return int.from_bytes(head[18:20], "little"), int.from_bytes(head[20:22], "little")
+        width = int.from_bytes(head[18:22], "little", signed=True)
+        height = int.from_bytes(head[22:26], "little", signed=True)
+        return abs(width), abs(height)
+    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        return int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+    return None
+
+
+def _exif_orientation(path: Path) -> int:
+    """EXIF orientation (1-8) of a still image, 1 when absent or unreadable. Reads headers only."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            return int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:  # any reader trouble just means "no orientation"
+        return 1
+
+
+def _stream_info(s: dict) -> StreamInfo:
+    return StreamInfo(
+        index=int(s.get("index", 0)),
+        codec_type=str(s.get("codec_type") or "data"),
+        codec_name=s.get("codec_name"),
+        width=s.get("width"),
+        height=s.get("height"),
+        duration_s=_float(s.get("duration")),
+        channels=s.get("channels"),
+        sample_rate=int(s["sample_rate"]) if str(s.get("sample_rate", "")).isdigit() else None,
+        attached_pic=bool((s.get("disposition") or {}).get("attached_pic")),
+        rotation=_rotation(s) if s.get("codec_type") == "video" else 0,
+        avg_frame_rate=_rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate")),
+        pix_fmt=s.get("pix_fmt"),
+    )
+
+
+def _frame_count(s: dict) -> int | None:
+    try:
+        return int(s["nb_frames"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _is_image(fmt: dict, vs: dict, duration: float | None) -> bool:
+    format_name = fmt.get("format_name") or ""
+    brand = str((fmt.get("tags") or {}).get("major_brand", "")).strip().lower()
+    codec = vs.get("codec_name") or ""
+    frames = _frame_count(vs)
+    if brand in _AVIF_BRANDS or brand in _HEIF_BRANDS:
+        # AVIF / HEIC (also an 'msf1' HEIF image sequence): a photo by intent; the primary (first)
+        # picture is what we send. ffprobe shows the sequence as a 4.8 s video.
+        return True
+    if format_name == "gif" or codec == "gif":
+        # Animated GIF with several frames -> video: the motion is the content, and Gemini takes no
+        # image/gif anyway, so it must be re-encoded; a one-frame GIF is a picture.
+        return not (frames and frames > 1 and (duration or 0) > 0)
+    if format_name in _IMAGE_FORMATS or format_name.endswith("_pipe"):
+        return True
+    if codec in _IMAGE_CODECS and codec not in ("av1", "hevc", "gif") and (frames or 1) <= 1:
+        return (duration or 0) <= 0.1  # e.g. a lone JPEG in some container
+    return False
+
+
+def probe(path: str | Path, *, source: str | None = None) -> ProbeResult:
+    """ffprobe `path` and decide its media type, display size, duration and the streams to use.
+
+    Raises UnsupportedMediaError (not media at all), CorruptMediaError (cannot be read), or
+    MediaError reason 'image_too_large' (decompression-bomb guard)."""
+    path = Path(path).resolve()  # absolute: a name starting with '-' can never look like an option
+    name = _name(path, source)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise MediaError(
+            f"{name}: cannot read the file ({exc}); check that it was downloaded",
+            reason="unreadable",
+            source=source,
+        ) from exc
+    if not head:
+        raise CorruptMediaError(
+            f"{name}: the file is empty; upload it again", reason="empty_file", source=source
+        )
+    sniffed, _mime = sniff(head)
+    if sniffed is MediaType.UNKNOWN and looks_like_text(head):
+        what = "an HLS/M3U playlist" if head.lstrip().startswith(b"#EXTM3U") else "text, not media"
+        raise UnsupportedMediaError(
+            f"{name}: the content is {what}; upload the media file itself (playlists and text are not "
+            "processed)",
+            reason="playlist" if what.startswith("an HLS") else "not_media",
+            source=source,
+        )
+    claimed = _header_dimensions(head)
+    if claimed and claimed[0] * claimed[1] > MAX_IMAGE_PIXELS:
+        raise MediaError(
+            f"{name}: the image header claims {claimed[0]}x{claimed[1]} pixels (over "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} MP, a decompression-bomb guard); resize it below that or fix the file",
+            reason="image_too_large",
+            source=source,
+        )
+
+    try:
+        data = ffmpeg.probe(
+            str(path),
+            cmd="ffprobe",
+            v="error",
+            protocol_whitelist=PROTOCOL_WHITELIST,
+            timeout=PROBE_TIMEOUT_S,
+        )
+    except ffmpeg.Error as exc:
+        raise CorruptMediaError(
+            f"{name}: ffprobe cannot read it ({_last_lines(exc.stderr)}); re-export or re-upload the file",
+            reason="unreadable_container",
+            source=source,
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise CorruptMediaError(
+            f"{name}: ffprobe took over {PROBE_TIMEOUT_S} s; re-export the file",
+            reason="probe_timeout",
+            source=source,
+        ) from exc
+    return _decide(data, path, name, source)
+
+
+def _decide(data: dict, path: Path, name: str, source: str | None) -> ProbeResult:
+    fmt = data.get("format") or {}
+    raw_streams: list[dict] = data.get("streams") or []
+    streams = [_stream_info(s) for s in raw_streams]
+    format_name = str(fmt.get("format_name") or "unknown")
+
+    video_raw = next(
+        (
+            s
+            for s in raw_streams
+            if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+        ),
+        None,
+    )
+    audio_raw = next((s for s in raw_streams if s.get("codec_type") == "audio" and s.get("codec_name")), None)
+    if video_raw is None and audio_raw is None:
+        raise CorruptMediaError(
+            f"{name}: no audio or video stream that can be decoded ({format_name}); re-export the file",
+            reason="no_media_streams",
+            source=source,
+        )
+
+    duration = _float(fmt.get("duration"))
+    if duration is None or duration <= 0:
+        chosen = [s for s in (video_raw, audio_raw) if s is not None]
+        durations = [d for d in (_float(s.get("duration")) for s in chosen) if d and d > 0]
+        duration = max(durations) if durations else None
+
+    width = height = None
+    rotation = 0
+    if video_raw is not None:
+        width, height = int(video_raw.get("width") or 0), int(video_raw.get("height") or 0)
+        if width <= 0 or height <= 0:
+            raise CorruptMediaError(
+                f"{name}: the picture has no size ({width}x{height}, codec {video_raw.get('codec_name')}); "
+                "the file is damaged or not what its name says, re-export it",
+                reason="zero_dimensions",
+                source=source,
+            )
+        rotation = _rotation(video_raw)
+
+    if video_raw is not None and _is_image(fmt, video_raw, duration):
+        media_type = MediaType.IMAGE
+        if width * height > MAX_IMAGE_PIXELS:
+            raise MediaError(
+                f"{name}: {width}x{height} pixels is over {MAX_IMAGE_PIXELS // 1_000_000} MP "
+                "(decompression-bomb guard); resize the image",
+                reason="image_too_large",
+                source=source,
+            )
+        orientation = _exif_orientation(path)
+        if orientation in (5, 6, 7, 8):
+            rotation = {5: 90, 6: 90, 7: 270, 8: 270}[orientation]
+        elif orientation == 3:
+            rotation = 180
+        duration = None
+    elif video_raw is not None:
+        media_type = MediaType.VIDEO
+        if width * height > MAX_VIDEO_PIXELS:
+            raise MediaError(
+                f"{name}: video frames of {width}x{height} are over {MAX_VIDEO_PIXELS // 1_000_000} MP; "
+                "downscale the video before uploading",
+                reason="image_too_large",
+                source=source,
+            )
+    else:
+        media_type = MediaType.AUDIO
+
+    if media_type is not MediaType.IMAGE and (duration is None or duration <= 0):
+        raise CorruptMediaError(
+            f"{name}: no duration can be read ({format_name}); the file is probably truncated or damaged, "
+            "re-export it",
+            reason="no_duration",
+            source=source,
+        )
+    if rotation in (90, 270) and width and height:
+        width, height = height, width
+
+    return ProbeResult(
+        media_type=media_type,
+        format_name=format_name,
+        duration_s=duration,
+        width=width if media_type is not MediaType.AUDIO else None,
+        height=height if media_type is not MediaType.AUDIO else None,
+        has_video=media_type is not MediaType.AUDIO,
+        has_audio=audio_raw is not None and media_type is not MediaType.IMAGE,
+        video_stream=int(video_raw["index"])
+        if video_raw is not None and media_type is not MediaType.AUDIO
+        else None,
+        audio_stream=int(audio_raw["index"])
+        if audio_raw is not None and media_type is not MediaType.IMAGE
+        else None,
+        rotation=rotation,
+        streams=streams,
+    )
+
+
+def _count_frames(
+    path: Path, stream: int, *, start: float | None, length: float | None, frames: int | None
+) -> tuple[int, str]:
+    """Decode part of one stream; return how many frames came out and ffmpeg's stderr."""
+    args = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", PROTOCOL_WHITELIST]
+    if start:
+        args += ["-ss", f"{start:.3f}"]
+    args += ["-i", str(path), "-map", f"0:{stream}", "-dn", "-sn"]
+    if length:
+        args += ["-t", f"{length:.3f}"]
+    if frames:
+        args += ["-frames", str(frames)]
+    args += ["-f", "framecrc", "-"]
+    proc = subprocess.run(args, capture_output=True, timeout=DECODE_CHECK_TIMEOUT_S, check=False)
+    out = proc.stdout.decode("utf-8", "replace").splitlines()
+    count = sum(1 for ln in out if ln and not ln.startswith("#"))
+    return (count if proc.returncode == 0 else 0), proc.stderr.decode("utf-8", "replace")
+
+
+def _verify_with_pillow(path: Path, name: str, source: str | None) -> None:
+    """Preparation decodes stills with Pillow: load it now, so its refusals show up before planning.
+    (x_png_zlib_text_bomb.png: a 1x1 PNG whose zTXt chunk inflates to gigabytes; ffmpeg ignores the
+    chunk, Pillow stops at MAX_TEXT_CHUNK.)"""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+    except UnidentifiedImageError:
+        return  # not a Pillow format (HEIC): preparation uses ffmpeg, which just decoded it
+    except Image.DecompressionBombError as exc:
+        raise MediaError(f"{name}: {exc}; resize the image", reason="image_too_large", source=source) from exc
+    except ValueError as exc:
+        if "too large" in str(exc).lower():
+            raise MediaError(
+                f"{name}: a compressed chunk inflates beyond safe limits ({exc}); this looks like a "
+                "decompression bomb, re-export the image without the oversized metadata",
+                reason="decompression_bomb",
+                source=source,
+            ) from exc
+        raise CorruptMediaError(
+            f"{name}: Pillow cannot decode it ({exc}); re-export the image",
+            reason="undecodable",
+            source=source,
+        ) from exc
+    except (OSError, SyntaxError) as exc:
+        raise CorruptMediaError(
+            f"{name}: Pillow cannot decode it ({exc}); re-export the image",
+            reason="undecodable",
+            source=source,
+        ) from exc
+
+
+def verify_decodable(path: str | Path, probe: ProbeResult, *, source: str | None = None) -> None:
+    """Decode a little of the head AND the tail of the chosen stream.
+
+    Headers can parse while the data is gone: x_truncated_100000B.mp4 claims 35 s, decodes ~6 frames
+    (0.5 s) and then runs out of data, so a head-only check passes it. A frame near the claimed end
+    catches truncation at the cost of one seek."""
+    path = Path(path).resolve()
+    name = _name(path, source)
+    stream = probe.video_stream if probe.video_stream is not None else probe.audio_stream
+    if stream is None:
+        raise CorruptMediaError(
+            f"{name}: nothing to decode; re-export the file", reason="no_media_streams", source=source
+        )
+    try:
+        if probe.media_type is MediaType.IMAGE:
+            count, err = _count_frames(path, stream, start=None, length=None, frames=1)
+            if count == 0:
+                raise CorruptMediaError(
+                    f"{name}: the picture does not decode ({_last_lines(err, 2)}); re-export the image",
+                    reason="undecodable",
+                    source=source,
+                )
+            _verify_with_pillow(path, name, source)
+            return
+        duration = probe.duration_s or 0.0
+        count, err = _count_frames(path, stream, start=None, length=min(1.0, duration) or None, frames=5)
+        if count == 0:
+            raise CorruptMediaError(
+                f"{name}: the first second does not decode ({_last_lines(err, 2)}); re-export the file",
+                reason="undecodable",
+                source=source,
+            )
+        if duration > TAIL_WINDOW_S:
+            # a window, not a point: a VFR stream's last frame can sit well before the end
+            # (v_h264_vfr_3026x1386_noaudio.mp4: last frame at 7.16 s of 8.73 s, shown for 1.57 s)
+            tail_start = duration - TAIL_WINDOW_S
+            count, err = _count_frames(path, stream, start=tail_start, length=None, frames=3)
+            if count == 0:
+                raise CorruptMediaError(
+                    f"{name}: claims {duration:.1f} s but nothing decodes after {tail_start:.1f} s "
+                    f"({_last_lines(err, 2)}); the file is truncated, upload it again",
+                    reason="truncated",
+                    source=source,
+                )
+    except subprocess.TimeoutExpired as exc:
+        raise CorruptMediaError(
+            f"{name}: decoding a sample took over {DECODE_CHECK_TIMEOUT_S} s; re-export the file",
+            reason="decode_timeout",
+            source=source,
+        ) from exc

@@ -1,0 +1,5 @@
+"""Synthetic sample media with known ground truth (demo and end-to-end tests)."""
+
+from pipeline.samples.generator import AudioSpan, FileTruth, GroundTruth, Scene, generate_samples
+
+__all__ = ["AudioSpan", "FileTruth", "GroundTruth", "Scene", "generate_samples"]

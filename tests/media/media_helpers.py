@@ -1,0 +1,34 @@
+"""Helpers shared by the media tests (a uniquely named module: tests/ has no __init__.py files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.media import plan_media, prepare_media, probe, verify_decodable
+from pipeline.models import MediaPlan, PreparedChunk, PrepareSettings, ProbeResult
+
+FIXTURES = Path("/work/shared/fixtures/media")
+FIXTURE_FILES = sorted(p for p in FIXTURES.glob("*") if p.is_file() and p.name != "SOURCES.md")
+MODEL = "gemini-2.5-flash"
+PROMPT = "Describe the attached media."
+# Short chunks so that even the 2-10 s fixtures are cut into several overlapping pieces.
+MAX_CHUNK_S = 4.0
+OVERLAP_S = 1.0
+
+
+def run_pipeline(
+    path: Path, out_dir: Path, settings: PrepareSettings | None = None, max_chunk_s: float = MAX_CHUNK_S
+) -> tuple[ProbeResult, MediaPlan, list[PreparedChunk]]:
+    result = probe(path)
+    verify_decodable(path, result)
+    plan = plan_media(
+        str(path),
+        result,
+        settings=settings or PrepareSettings(),
+        model=MODEL,
+        max_chunk_seconds=max_chunk_s,
+        overlap_s=OVERLAP_S,
+        prompt_text=PROMPT,
+        max_output_tokens=2048,
+    )
+    return result, plan, prepare_media(path, plan, result, out_dir)

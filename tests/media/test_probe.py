@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from media_helpers import FIXTURE_FILES, FIXTURES
+
+from pipeline.errors import CorruptMediaError, MediaError, UnsupportedMediaError
+from pipeline.media import probe, verify_decodable
+from pipeline.models import MediaType
+
+V, A, IMG = MediaType.VIDEO, MediaType.AUDIO, MediaType.IMAGE
+
+# name -> media type, or (error class, reason)
+EXPECTED = {
+    "a_aac51_two_tracks.mp4": A,
+    "a_flac_stereo.flac": A,
+    "a_mp3_coverart_badframes.mp3": A,
+    "a_opus_mono.opus": A,
+    "a_pcm_s16le_stereo_notags.wav": A,
+    "i_avif_2048x858.avif": IMG,
+    "i_gif_animated.gif": V,
+    "i_heic_sequence_msf1.heic": IMG,
+    "i_jpeg_exif_orientation6.jpg": IMG,
+    "i_png_16bit_gray_alpha.png": IMG,
+    "i_png_large_4160x870.png": IMG,
+    "i_webp_lossy.webp": IMG,
+    "v_h264_aac_2subs.mkv": V,
+    "v_h264_ac3_1080i_interlaced.mts": V,
+    "v_h264_rotate-90_bbb.mp4": V,
+    "v_h264_vfr_3026x1386_noaudio.mp4": V,
+    "v_vp8_vorbis_short.webm": V,
+    "v_vp9_opus_320x180.webm": V,
+    "x_bmp_claims_2GB.bmp": (MediaError, "image_too_large"),
+    "x_corrupt_chunk.png": (CorruptMediaError, "zero_dimensions"),
+    "x_hls_media_playlist_missing_segments.m3u8": (UnsupportedMediaError, "playlist"),
+    "x_json_named.webp": (UnsupportedMediaError, "not_media"),
+    "x_png_zlib_text_bomb.png": (MediaError, "decompression_bomb"),
+    "x_truncated_100000B.mp4": (CorruptMediaError, "truncated"),
+}
+
+
+def test_all_fixtures_listed():
+    assert {p.name for p in FIXTURE_FILES} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_probe_and_verify(name):
+    path = FIXTURES / name
+    expected = EXPECTED[name]
+    if isinstance(expected, MediaType):
+        result = probe(path)
+        verify_decodable(path, result)
+        assert result.media_type is expected
+        if expected is not A:
+            assert result.width and result.height
+        if expected is not IMG:
+            assert result.duration_s and result.duration_s > 0
+        return
+    cls, reason = expected
+    with pytest.raises(cls) as info:
+        result = probe(path)
+        verify_decodable(path, result)
+    assert info.value.reason == reason
+    assert name in str(info.value)
+
+
+def test_rotation_swaps_display_size():
+    r = probe(FIXTURES / "v_h264_rotate-90_bbb.mp4")
+    assert (r.width, r.height, r.rotation) == (1080, 1920, 90)
+    assert r.has_audio and r.audio_stream == 1
+
+
+def test_exif_orientation_of_a_jpeg():
+    r = probe(FIXTURES / "i_jpeg_exif_orientation6.jpg")
+    assert r.rotation == 90 and r.duration_s is None
+
+
+def test_cover_art_is_not_video():
+    r = probe(FIXTURES / "a_mp3_coverart_badframes.mp3")
+    assert r.media_type is A and r.video_stream is None and r.audio_stream == 0
+    assert any(s.attached_pic for s in r.streams)
+
+
+def test_first_audio_track_is_chosen():
+    r = probe(FIXTURES / "a_aac51_two_tracks.mp4")
+    assert r.audio_stream == 0 and len([s for s in r.streams if s.codec_type == "audio"]) == 2
+
+
+def test_video_without_audio():
+    r = probe(FIXTURES / "v_h264_vfr_3026x1386_noaudio.mp4")
+    assert r.has_video and not r.has_audio and r.audio_stream is None
+
+
+def test_error_message_names_the_source_and_fix():
+    with pytest.raises(CorruptMediaError) as info:
+        probe(FIXTURES / "x_corrupt_chunk.png", source="s3://bucket/dt=2026-01-01/x.png")
+    assert "s3://bucket/dt=2026-01-01/x.png" in str(info.value) and "re-export" in str(info.value)
+    assert info.value.source == "s3://bucket/dt=2026-01-01/x.png"
+
+
+def test_truncated_file_passes_probe_but_not_verify():
+    path = FIXTURES / "x_truncated_100000B.mp4"
+    result = probe(path)  # the header still claims 35 s of 1080p
+    assert result.duration_s > 30
+    with pytest.raises(CorruptMediaError, match="truncated"):
+        verify_decodable(path, result)
+
+
+def test_empty_and_odd_names(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(CorruptMediaError) as info:
+        probe(empty)
+    assert info.value.reason == "empty_file"
+    # a file name that looks like an option or a protocol is still just a local file
+    odd = tmp_path / "-i concat:x;$(rm -rf ~).webm"
+    shutil.copy(FIXTURES / "v_vp9_opus_320x180.webm", odd)
+    assert probe(odd).media_type is V
+
+
+def test_binary_garbage_is_corrupt(tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(MediaError):
+        probe(junk)
