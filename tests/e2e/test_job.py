@@ -1,0 +1,136 @@
+"""The whole job on the embedded services, checked against the sample generator's ground truth."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from pipeline.config import Settings
+from pipeline.errors import BudgetExceededError
+from pipeline.runner import RunSummary, run_job
+from pipeline.storage import S3Location, S3Store
+from pipeline.tables import read_table
+
+pytestmark = pytest.mark.e2e
+DT = date(2026, 11, 10)
+CUT_TOLERANCE_S = 1.5
+
+
+def _upload(store: S3Store, source: str, media_dir) -> None:  # noqa: ANN001
+    for path in sorted(media_dir.iterdir()):
+        if path.is_file() and path.name != "ground_truth.json":
+            store.upload(path, S3Location.parse(f"{source}/dt={DT.isoformat()}/{path.name}"))
+
+
+def _tables(store: S3Store, dest: str) -> dict[str, list[dict]]:
+    loc = S3Location.parse(dest)
+    return {name: read_table(store, loc, name, DT.isoformat()).to_pylist() for name in ("media", "annotations", "segments", "requests", "runs", "quarantine")}
+
+
+@pytest.fixture(scope="module")
+def first_run(services, samples, tmp_path_factory):  # noqa: ANN001, ANN201
+    media_dir, truth = samples
+    store = S3Store()
+    source, dest = "s3://gt-source/incoming", "s3://gt-dest/results"
+    for bucket in ("gt-source", "gt-dest"):
+        store.ensure_bucket(bucket)
+    _upload(store, source, media_dir)
+    settings = Settings(source=source, dest=dest, batch_poll_seconds=0.3)
+    summary = run_job(settings, DT, store=store)
+    return settings, truth, summary, _tables(store, dest)
+
+
+def _by_name(rows: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        grouped.setdefault(row["source_uri"].rsplit("/", 1)[-1], []).append(row)
+    return grouped
+
+
+def test_every_scene_cut_is_found_on_the_source_timeline(first_run) -> None:  # noqa: ANN001
+    _, truth, _, tables = first_run
+    segments = _by_name(tables["segments"])
+    media = {r["source_uri"].rsplit("/", 1)[-1]: r for r in tables["media"]}
+    videos = [f for f in truth.files.values() if f.media_type == "video" and f.expected_status == "ok"]
+    assert videos
+    for video in videos:
+        assert media[video.name]["chunks"] >= 2, f"{video.name} should need more than one chunk"
+        scenes = sorted((s for s in segments[video.name] if s["label"].startswith("scene")), key=lambda s: s["start_s"])
+        boundaries = [s["start_s"] for s in scenes[1:]]
+        for cut in video.cuts:
+            nearest = min(boundaries, key=lambda b: abs(b - cut))
+            assert abs(nearest - cut) <= CUT_TOLERANCE_S, f"{video.name}: cut at {cut}s, nearest boundary {nearest}s"
+        # overlapping chunks saw the same scene: merged into one span, so no boundary without a cut
+        for boundary in boundaries:
+            assert min(abs(boundary - c) for c in video.cuts) <= CUT_TOLERANCE_S, f"{video.name}: spurious boundary {boundary}"
+        assert [s["label"].removeprefix("scene: ") for s in scenes] == [s.colour for s in video.scenes]
+
+
+def test_silent_spans_are_found(first_run) -> None:  # noqa: ANN001
+    _, truth, _, tables = first_run
+    segments = _by_name(tables["segments"])
+    for item in truth.files.values():
+        silent = [s for s in item.audio_spans if not s.loud]
+        if item.expected_status != "ok" or not silent:
+            continue
+        found = [s for s in segments[item.name] if s["label"] == "audio: silent"]
+        assert len(found) == len(silent), item.name
+        for want, got in zip(silent, found, strict=True):
+            assert abs(got["start_s"] - want.start_s) <= CUT_TOLERANCE_S and abs(got["end_s"] - want.end_s) <= CUT_TOLERANCE_S
+
+
+def test_bad_files_fail_with_a_reason_and_the_rest_goes_on(first_run) -> None:  # noqa: ANN001
+    _, truth, summary, tables = first_run
+    media = {r["source_uri"].rsplit("/", 1)[-1]: r for r in tables["media"]}
+    quarantine = _by_name(tables["quarantine"])
+    for item in truth.files.values():
+        row = media[item.name]
+        assert row["status"] == item.expected_status, (item.name, row["error"])
+        if item.expected_status == "failed":
+            assert item.name in row["error"] and len(row["error"]) > 40
+            assert quarantine[item.name][0]["reason"] == item.expected_reason
+    annotated = {r["source_uri"].rsplit("/", 1)[-1] for r in tables["annotations"]}
+    assert annotated == {f.name for f in truth.files.values() if f.expected_status == "ok"}
+    assert all(r["tags"] and r["summary"] and r["task_version"] == "describe-v1" for r in tables["annotations"])
+    assert isinstance(summary, RunSummary) and summary.items_failed == len([f for f in truth.files.values() if f.expected_status == "failed"])
+
+
+def test_costs_add_up_exactly(first_run) -> None:  # noqa: ANN001
+    _, _, summary, tables = first_run
+    (run,) = tables["runs"]
+    request_total = sum((r["cost_usd"] for r in tables["requests"]), Decimal(0))
+    assert run["cost_usd"] == request_total == summary.cost_usd > 0
+    assert sum((m["cost_usd"] for m in tables["media"]), Decimal(0)) == request_total
+    assert run["requests"] == len(tables["requests"]) == sum(m["chunks"] for m in tables["media"] if m["status"] == "ok")
+    assert all(r["mode"] == "batch" and r["batch_job"] and r["status"] == "ok" for r in tables["requests"])
+    assert all(r["prompt_tokens_video"] > 0 for r in tables["requests"] if r["source_uri"].endswith((".mp4", ".mkv")))
+    assert run["estimated_cost_usd"] > 0 and run["price_table_version"] == "2026-03"
+
+
+def test_rerun_reuses_answers_and_pays_nothing(first_run, services) -> None:  # noqa: ANN001
+    settings, _, _, before = first_run
+    jobs_before = services.emulator.stats()["batch_jobs_created"] if "batch_jobs_created" in services.emulator.stats() else None
+    store = S3Store()
+    summary = run_job(settings, DT, store=store)
+    after = _tables(store, settings.dest)
+    assert summary.requests == 0 and summary.cost_usd == 0
+    assert summary.items_reused == summary.items_ok
+    key = lambda r: (r["source_uri"], r["start_s"], r["end_s"], r["label"])  # noqa: E731
+    assert sorted(map(key, after["segments"])) == sorted(map(key, before["segments"]))
+    assert len(after["runs"]) == 2  # the ledger keeps both runs
+    if jobs_before is not None:
+        assert services.emulator.stats()["batch_jobs_created"] == jobs_before
+
+
+def test_budget_stops_before_the_first_paid_request(services, samples, buckets) -> None:  # noqa: ANN001
+    media_dir, _ = samples
+    source, dest = buckets
+    store = S3Store()
+    _upload(store, source, media_dir)
+    requests_before = services.emulator.stats()
+    with pytest.raises(BudgetExceededError, match=r"exceeds the budget \$0\.0001.*scenes_a\.mp4"):
+        run_job(Settings(source=source, dest=dest, budget_usd=0.0001), DT, store=store)
+    assert services.emulator.stats() == requests_before
+    assert _tables(store, dest)["runs"] == []
