@@ -2,11 +2,12 @@
 
 from pipeline.media.plan import plan_media, prepared_image_size, prepared_video_size, split_chunks
 from pipeline.media.prepare import prepare_media
-from pipeline.media.probe import probe, verify_decodable
+from pipeline.media.probe import check_head, probe, verify_decodable
 from pipeline.media.sniff import SNIFF_BYTES, sniff
 
 __all__ = [
     "SNIFF_BYTES",
+    "check_head",
     "plan_media",
     "prepare_media",
     "prepared_image_size",

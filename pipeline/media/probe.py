@@ -185,6 +185,28 @@ def _is_image(fmt: dict, vs: dict, duration: float | None) -> bool:
     return False
 
 
+def check_head(head: bytes, name: str, source: str | None = None) -> None:
+    """Refuse, from the first bytes alone, what must never reach a decoder: text and playlists posing
+    as media, and images whose header claims a decompression-bomb size."""
+    sniffed, _mime = sniff(head)
+    if sniffed is MediaType.UNKNOWN and looks_like_text(head):
+        what = "an HLS/M3U playlist" if head.lstrip().startswith(b"#EXTM3U") else "text, not media"
+        raise UnsupportedMediaError(
+            f"{name}: the content is {what}; upload the media file itself (playlists and text are not "
+            "processed)",
+            reason="playlist" if what.startswith("an HLS") else "not_media",
+            source=source,
+        )
+    claimed = _header_dimensions(head)
+    if claimed and claimed[0] * claimed[1] > MAX_IMAGE_PIXELS:
+        raise MediaError(
+            f"{name}: the image header claims {claimed[0]}x{claimed[1]} pixels (over "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} MP, a decompression-bomb guard); resize it below that or fix the file",
+            reason="image_too_large",
+            source=source,
+        )
+
+
 def probe(path: str | Path, *, source: str | None = None) -> ProbeResult:
     """ffprobe `path` and decide its media type, display size, duration and the streams to use.
 
@@ -205,23 +227,7 @@ def probe(path: str | Path, *, source: str | None = None) -> ProbeResult:
         raise CorruptMediaError(
             f"{name}: the file is empty; upload it again", reason="empty_file", source=source
         )
-    sniffed, _mime = sniff(head)
-    if sniffed is MediaType.UNKNOWN and looks_like_text(head):
-        what = "an HLS/M3U playlist" if head.lstrip().startswith(b"#EXTM3U") else "text, not media"
-        raise UnsupportedMediaError(
-            f"{name}: the content is {what}; upload the media file itself (playlists and text are not "
-            "processed)",
-            reason="playlist" if what.startswith("an HLS") else "not_media",
-            source=source,
-        )
-    claimed = _header_dimensions(head)
-    if claimed and claimed[0] * claimed[1] > MAX_IMAGE_PIXELS:
-        raise MediaError(
-            f"{name}: the image header claims {claimed[0]}x{claimed[1]} pixels (over "
-            f"{MAX_IMAGE_PIXELS // 1_000_000} MP, a decompression-bomb guard); resize it below that or fix the file",
-            reason="image_too_large",
-            source=source,
-        )
+    check_head(head, name, source)
 
     try:
         data = ffmpeg.probe(

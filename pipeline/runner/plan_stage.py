@@ -10,10 +10,11 @@ from decimal import Decimal
 from pipeline.cost import estimate_cost
 from pipeline.discover import discover
 from pipeline.errors import BudgetExceededError, MediaError
-from pipeline.media import plan_media, probe, verify_decodable
+from pipeline.media import SNIFF_BYTES, check_head, plan_media, probe, verify_decodable
 from pipeline.models import ItemStatus, MediaType
 from pipeline.runner.context import RunContext
 from pipeline.runner.state import ItemState, RunManifest
+from pipeline.storage import S3Location
 
 log = logging.getLogger("pipeline.run")
 BUDGET_WARNING_SHARE = 0.8
@@ -41,12 +42,13 @@ def stage_discover(ctx: RunContext) -> RunManifest:
         if obj.bytes == 0:
             item.fail("discover", "empty_object", f"{obj.uri} is empty (0 bytes): re-upload the file")
         elif obj.sniffed_type == MediaType.UNKNOWN:
-            item.fail(
-                "discover",
-                "unsupported_media",
-                f"{obj.uri} is not a media file this pipeline reads (its first bytes match no video, audio or "
-                "image format; playlists, text and documents are not media): remove it or convert it to MP4/JPEG/MP3",
-            )
+            # Text and playlists are refused here without a download; unknown binaries go on to
+            # ffprobe, which knows more containers than the sniffer.
+            head = ctx.store.get_bytes(S3Location.parse(obj.uri), (0, SNIFF_BYTES - 1))
+            try:
+                check_head(head, obj.uri, obj.uri)
+            except MediaError as exc:
+                item.fail("discover", exc.reason, str(exc))
         manifest.items.append(item)
     manifest.stages_done.append("discover")
     ctx.save(manifest)

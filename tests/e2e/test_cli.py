@@ -1,0 +1,74 @@
+"""The console commands as a user runs them: separate processes, their own embedded services."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from tests.conftest import FIXTURE_MEDIA
+
+pytestmark = pytest.mark.e2e
+
+
+def _cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, timeout=timeout, env={**_env()}
+    )
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GOOGLE_", "GEMINI_"))}
+    env["COLUMNS"] = "200"
+    return env
+
+
+def test_demo_on_every_fixture_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _cli("demo", "--media", str(FIXTURE_MEDIA), "--out", str(out), "--date", "2026-11-05")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "offline test double" in result.stdout
+    assert f"output tables in {out.resolve()}" in result.stdout.replace("\n", "")
+    media = ds.dataset(out / "media", partitioning="hive").to_table().to_pylist()
+    names = {p.name for p in FIXTURE_MEDIA.iterdir() if p.name != "SOURCES.md"}
+    rows = {r["source_uri"].rsplit("/", 1)[-1]: r for r in media}
+    assert set(rows) == names | {"SOURCES.md"}  # --media uploads everything; the .md is text, not media
+    for name, row in rows.items():
+        broken = name.startswith("x_") or name == "SOURCES.md"
+        assert row["status"] == ("failed" if broken else "ok"), (name, row["error"])
+        if broken:
+            assert name in row["error"]
+    assert str(rows["x_truncated_100000B.mp4"]["dt"]) == "2026-11-05"
+    annotations = ds.dataset(out / "annotations", partitioning="hive").to_table()
+    assert annotations.num_rows == sum(1 for r in rows.values() if r["status"] == "ok")
+    quarantine = ds.dataset(out / "quarantine", partitioning="hive").to_table().to_pylist()
+    assert {q["source_uri"].rsplit("/", 1)[-1] for q in quarantine} >= {n for n in names if n.startswith("x_")}
+
+
+def test_plan_json_and_prepare(tmp_path: Path) -> None:
+    src = FIXTURE_MEDIA / "v_h264_aac_2subs.mkv"
+    result = _cli("plan", str(src), "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    chunks = doc["plan"]["chunks"]
+    assert chunks[0]["start_s"] == 0 and chunks[-1]["end_s"] == pytest.approx(doc["probe"]["duration_s"], abs=0.05)
+    assert doc["plan"]["estimate"]["video"] > 0 and doc["plan"]["estimated_cost_usd"] > 0
+
+    out = tmp_path / "prepared"
+    result = _cli("prepare", str(src), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    plan = json.loads((out / "plan.json").read_text())
+    assert len(plan["chunks"]) == len(chunks)
+    assert all((out / Path(c["path"]).name).is_file() for c in plan["chunks"])
+
+
+def test_plan_names_the_problem_for_a_broken_file() -> None:
+    result = _cli("plan", str(FIXTURE_MEDIA / "x_truncated_100000B.mp4"))
+    assert result.returncode == 2
+    assert "x_truncated_100000B.mp4" in result.stdout and "truncated" in result.stdout
