@@ -19,6 +19,7 @@ class RequestOutcome:
     latency_ms: int | None = None
     batch_job: str | None = None
     billed: bool = True  # False when the service rejected the request before any tokens were used
+    attempt: int = 1
 
     def to_dict(self) -> dict:
         return {**self.__dict__, "usage": self.usage.model_dump()}

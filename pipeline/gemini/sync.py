@@ -1,10 +1,11 @@
-"""Sync mode: `generate_content` per request, a few at a time, with retries on transient errors."""
+"""Sync mode: concurrent `generate_content` calls under a client-side RPM/TPM limiter, retrying
+408/429/5xx and transport errors with jittered exponential backoff (or the server's RetryInfo delay)."""
 
 from __future__ import annotations
 
-import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from google import genai
 from google.genai import types
@@ -12,10 +13,20 @@ from google.genai import types
 from pipeline.errors import GeminiTransientError
 from pipeline.gemini.client import translate_api_error
 from pipeline.gemini.outcomes import RequestOutcome, outcome_from_response
+from pipeline.gemini.ratelimit import RateLimiter
 from pipeline.gemini.requests import ChunkRequest, contents
+from pipeline.gemini.retry import backoff_delay, server_retry_delay
 from pipeline.tasks import Task
 
-MAX_ATTEMPTS = 5
+
+@dataclass(frozen=True)
+class SyncPolicy:
+    concurrency: int = 4
+    rpm: int | None = None
+    tpm: int | None = None
+    max_attempts: int = 5
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
 
 
 def _call(
@@ -25,24 +36,28 @@ def _call(
     request: ChunkRequest,
     config: types.GenerateContentConfig,
     video_fps: float,
+    policy: SyncPolicy,
+    limiter: RateLimiter,
 ) -> RequestOutcome:
-    delay = 1.0
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    for attempt in range(1, policy.max_attempts + 1):
+        limiter.acquire(request.estimated_prompt_tokens)
         started = time.monotonic()
         try:
-            response = client.models.generate_content(
-                model=model, contents=contents(task, request, video_fps), config=config
-            )
+            response = client.models.generate_content(model=model, contents=contents(task, request, video_fps), config=config)
         except Exception as exc:
             err = translate_api_error(exc, f"request {request.key}")
-            if isinstance(err, GeminiTransientError) and attempt < MAX_ATTEMPTS:
-                time.sleep(delay + random.uniform(0, delay))
-                delay *= 2
+            if isinstance(err, GeminiTransientError) and attempt < policy.max_attempts:
+                told = server_retry_delay(exc)
+                if told is not None:
+                    limiter.pause(told)  # every worker backs off, not just this one
+                    time.sleep(told)
+                else:
+                    time.sleep(backoff_delay(attempt, base=policy.backoff_base_s, cap=policy.backoff_cap_s))
                 continue
             return RequestOutcome(key=request.key, mode="sync", status="error", error=str(err), billed=False)
         latency = int((time.monotonic() - started) * 1000)
         return outcome_from_response(request.key, response, mode="sync", latency_ms=latency)
-    raise AssertionError("unreachable")
+    raise AssertionError("unreachable: the last attempt returns")
 
 
 def run_sync(
@@ -53,7 +68,10 @@ def run_sync(
     requests: list[ChunkRequest],
     config: types.GenerateContentConfig,
     video_fps: float,
-    concurrency: int = 4,
+    policy: SyncPolicy | None = None,
 ) -> list[RequestOutcome]:
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        return list(pool.map(lambda r: _call(client, model, task, r, config, video_fps), requests))
+    """One outcome per request, in order. Never raises for a single request's failure."""
+    policy = policy or SyncPolicy()
+    limiter = RateLimiter(policy.rpm, policy.tpm)
+    with ThreadPoolExecutor(max_workers=max(1, policy.concurrency)) as pool:
+        return list(pool.map(lambda r: _call(client, model, task, r, config, video_fps, policy, limiter), requests))

@@ -1,18 +1,26 @@
-"""infer: send every prepared chunk to Gemini (Batch Mode by default) and record every outcome.
+"""infer: send every prepared chunk to Gemini and record every outcome, paying once per request.
 
-Batch jobs are recorded in the manifest right after `create`, keyed by the fingerprint of their request
-keys: a retried task re-attaches to the job already paid for instead of creating another."""
+submit_batches -> (wait) -> collect_batches. Airflow's operator submits, defers to a trigger while the
+jobs run, then collects; `stage_infer` does all three in one process. Jobs are found again through the
+batch ledger (pipeline/runner/batch_ledger.py), so a retried task or a rerun re-attaches instead of
+paying twice. Failed requests are retried (synchronously) up to `max_request_attempts`; every attempt
+is kept for the `requests` table."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from datetime import UTC, datetime
 
-from pipeline.gemini import batch, sync
+from google import genai
+from google.genai import types
+
+from pipeline.catalog import transport_limits
+from pipeline.errors import BatchJobFailedError
+from pipeline.gemini import batch, filebatch, sync
 from pipeline.gemini.client import GeminiConnection, make_client
 from pipeline.gemini.outcomes import RequestOutcome
 from pipeline.gemini.requests import ChunkRequest, generation_config, request_key
+from pipeline.runner.batch_ledger import BatchLedger, LedgerRecord, group_id
 from pipeline.runner.context import RunContext
 from pipeline.runner.prepare_stage import chunk_bytes
 from pipeline.runner.state import BatchSubmission, RunManifest
@@ -24,10 +32,13 @@ AUTO_SYNC_MAX_REQUESTS = 8
 def _request_facts(manifest: RunManifest) -> dict[str, dict]:
     facts: dict[str, dict] = {}
     for item in manifest.items:
-        if not item.active:
+        if not item.active or not item.prepared:
             continue
+        total = sum(c.duration_s for c in item.prepared) or 1.0
+        prompt_tokens = item.plan.estimate.prompt_total if item.plan else 0
         for chunk in item.prepared:
             key = request_key(item.source.sha256, chunk.index, item.fingerprint or "")
+            share = chunk.duration_s / total if len(item.prepared) > 1 else 1.0
             facts[key] = {
                 "source_uri": item.source.uri,
                 "chunk_index": chunk.index,
@@ -36,6 +47,7 @@ def _request_facts(manifest: RunManifest) -> dict[str, dict]:
                 "mime_type": chunk.mime_type,
                 "bytes": chunk.bytes,
                 "chunk_uri": chunk.uri,
+                "estimated_prompt_tokens": int(prompt_tokens * share),
             }
     return facts
 
@@ -52,91 +64,171 @@ def _load(ctx: RunContext, manifest: RunManifest, key: str) -> ChunkRequest:
         chunk_duration_s=chunk.duration_s,
         mime_type=chunk.mime_type,
         data=chunk_bytes(ctx, chunk),
+        estimated_prompt_tokens=int(fact.get("estimated_prompt_tokens", 0)),
     )
 
 
-def _group_id(keys: list[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
-
-
-def stage_infer(ctx: RunContext, connection: GeminiConnection | None = None) -> RunManifest:
-    manifest = ctx.load()
+def _resolve_mode(ctx: RunContext, pending: int) -> str:
     s = ctx.settings
-    facts = _request_facts(manifest)
-    manifest.requests.update(facts)
-    todo = {k: f for k, f in facts.items() if k not in manifest.outcomes}
-    if not todo:
-        manifest.stages_done.append("infer")
+    if s.mode != "auto":
+        return s.mode
+    if s.deadline_minutes is not None and s.deadline_minutes < s.batch_expected_minutes:
+        return "sync"
+    return "sync" if pending <= AUTO_SYNC_MAX_REQUESTS else "batch"
+
+
+def _config(ctx: RunContext) -> types.GenerateContentConfig:
+    s = ctx.settings
+    return generation_config(ctx.task, media_resolution=s.media_resolution, max_output_tokens=s.max_output_tokens)
+
+
+def _prepare_manifest(ctx: RunContext) -> tuple[RunManifest, list[str]]:
+    manifest = ctx.load()
+    manifest.requests.update(_request_facts(manifest))
+    pending = [k for k in manifest.requests if k not in manifest.outcomes]
+    if manifest.resolved_mode is None and pending:
+        manifest.resolved_mode = _resolve_mode(ctx, len(pending))
+    return manifest, pending
+
+
+def _transport(ctx: RunContext, manifest: RunManifest, keys: list[str]) -> str:
+    if ctx.settings.transport != "auto":
+        return ctx.settings.transport
+    total = sum(batch.inline_wire_bytes(manifest.requests[k]["bytes"], ctx.task.prompt) for k in keys)
+    return "inline" if total <= transport_limits().batch_inline_total_max_bytes else "files"
+
+
+def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) -> list[str]:
+    """Submit (or re-attach to) the batch job for every pending request; returns the jobs to wait for."""
+    manifest, pending = _prepare_manifest(ctx)
+    waiting = [b.job_name for b in manifest.batches if not b.collected]
+    submitted = {k for b in manifest.batches if not b.collected for k in b.keys}
+    pending = [k for k in pending if k not in submitted]
+    if manifest.resolved_mode != "batch" or not pending:
         ctx.save(manifest)
-        return manifest
+        return waiting
     client = make_client(connection or GeminiConnection.from_env())
-    config = generation_config(ctx.task, media_resolution=s.media_resolution, max_output_tokens=s.max_output_tokens)
-    mode = s.mode
-    if mode == "auto":
-        mode = "sync" if len(todo) <= AUTO_SYNC_MAX_REQUESTS else "batch"
-    sync_keys: list[str] = list(todo) if mode == "sync" else []
-    if mode == "batch":
-        groups, oversized = batch.group_for_inline({k: f["bytes"] for k, f in todo.items()}, ctx.task.prompt)
-        sync_keys = oversized
-        _run_batches(ctx, manifest, client, config, groups)
-    if sync_keys:
-        ctx.progress.start("infer (sync)", len(sync_keys))
-        requests = [_load(ctx, manifest, k) for k in sync_keys]
-        for outcome in sync.run_sync(client, model=s.model, task=ctx.task, requests=requests, config=config, video_fps=s.video_fps):
-            manifest.outcomes[outcome.key] = outcome.to_dict()
-            ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
+    ledger = BatchLedger(ctx.store, ctx.dest)
+    group = group_id(pending, ctx.settings.model)
+    record = ledger.get(group)
+    job_name = ledger.reusable_job(client, record) if record else None
+    if job_name is not None and record is not None:
+        ctx.progress.note(f"re-attaching to batch job {job_name} (already submitted for these {len(pending)} request(s))")
+        transport, uploaded = record.transport, record.uploaded_files
+    else:
+        transport = _transport(ctx, manifest, pending)
+        resubmissions = (record.resubmissions + 1) if record else 0
+        display_name = f"gmp-{group}" + (f"-r{resubmissions}" if resubmissions else "")
+        record = LedgerRecord(
+            group=group, display_name=display_name, keys=pending, transport=transport,
+            resubmissions=resubmissions, history=record.history if record else [],
+        )
+        ledger.put(record)  # intent first: a crash during create is healed through batches.list
+        job_name, uploaded = _create(ctx, manifest, client, pending, transport, display_name)
+        record.job_name, record.uploaded_files = job_name, uploaded
+        ledger.put(record)
+        ctx.progress.note(f"submitted batch job {job_name} ({transport}) with {len(pending)} request(s)")
+    manifest.batches.append(
+        BatchSubmission(group=group, job_name=job_name, keys=pending, submitted_at=datetime.now(UTC), transport=transport, uploaded_files=uploaded)
+    )
+    ctx.save(manifest)
+    return [*waiting, job_name]
+
+
+def _create(ctx: RunContext, manifest: RunManifest, client: genai.Client, keys: list[str], transport: str, display_name: str) -> tuple[str, list[str]]:
+    s = ctx.settings
+    requests = [_load(ctx, manifest, k) for k in keys]
+    if transport == "files":
+        return filebatch.submit(
+            client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx), video_fps=s.video_fps, display_name=display_name
+        )
+    name = batch.submit_inline(
+        client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx), video_fps=s.video_fps, display_name=display_name
+    )
+    return name, []
+
+
+def _record(manifest: RunManifest, outcome: RequestOutcome) -> None:
+    previous = manifest.outcomes.get(outcome.key)
+    if previous is not None:
+        manifest.history.append(previous)
+        outcome.attempt = int(previous.get("attempt", 1)) + 1
+    manifest.outcomes[outcome.key] = outcome.to_dict()
+
+
+def collect_batches(ctx: RunContext, connection: GeminiConnection | None = None, *, wait: bool = True) -> RunManifest:
+    """Collect every submitted job (polling while `wait`), then send what is left synchronously:
+    sync-mode requests, and retries of failed ones."""
+    manifest = ctx.load()
+    client = make_client(connection or GeminiConnection.from_env())
+    s = ctx.settings
+    open_jobs = [b for b in manifest.batches if not b.collected]
+    if open_jobs:
+        ctx.progress.start("infer (batch)", len(open_jobs))
+    for submission in open_jobs:
+        started = time.monotonic()
+        seen: list[str] = []
+
+        def report(state: str, waited: float, name: str = submission.job_name, seen: list[str] = seen) -> None:
+            if not seen or seen[-1] != state:  # one line per state change, not per poll
+                seen.append(state)
+                ctx.progress.note(f"{name}: {state.removeprefix('JOB_STATE_')} after {waited:.0f}s")
+
+        try:
+            job = batch.wait(
+                client,
+                submission.job_name,
+                poll_seconds=s.batch_poll_seconds,
+                timeout_seconds=s.batch_timeout_seconds if wait else 0.0,
+                on_state=report,
+            )
+        except BatchJobFailedError as exc:
+            if exc.state == "TIMEOUT" or s.on_batch_failure != "sync":
+                raise
+            ctx.progress.note(f"{exc}; sending its {len(submission.keys)} request(s) synchronously (on_batch_failure=sync)")
+            submission.collected = True
+            ctx.save(manifest)
+            continue
+        elapsed = int((time.monotonic() - started) * 1000)
+        if submission.transport == "files":
+            outcomes = filebatch.collect(client, job, submission.keys, elapsed_ms=elapsed)
+            filebatch.delete_files(client, submission.uploaded_files)
+        else:
+            outcomes = batch.collect(job, submission.keys, elapsed_ms=elapsed)
+        for outcome in outcomes:
+            _record(manifest, outcome)
+        submission.collected = True
         ctx.save(manifest)
+        ok = sum(1 for o in outcomes if o.status == "ok")
+        ctx.progress.advance("infer (batch)", f"{submission.job_name}: {ok}/{len(outcomes)} answered")
+    _send_sync(ctx, manifest, client)
     manifest.stages_done.append("infer")
     ctx.save(manifest)
     return manifest
 
 
-def _run_batches(ctx: RunContext, manifest: RunManifest, client, config, groups: list[list[str]]) -> None:  # noqa: ANN001
+def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
     s = ctx.settings
-    known = {b.group: b for b in manifest.batches}
-    submissions: list[BatchSubmission] = []
-    for number, keys in enumerate(groups, 1):
-        group = _group_id(keys)
-        if group in known:
-            ctx.progress.note(f"re-attaching to batch job {known[group].job_name} (submitted {known[group].submitted_at:%H:%M:%S})")
-            submissions.append(known[group])
-            continue
+    policy = sync.SyncPolicy(concurrency=s.sync_concurrency, rpm=s.sync_rpm, tpm=s.sync_tpm)
+    for _round in range(s.max_request_attempts + 1):
+        keys = [
+            k for k in manifest.requests
+            if k not in manifest.outcomes
+            or (manifest.outcomes[k]["status"] != "ok" and int(manifest.outcomes[k].get("attempt", 1)) < s.max_request_attempts)
+        ]
+        if not keys:
+            return
+        retries = sum(1 for k in keys if k in manifest.outcomes)
+        ctx.progress.start("infer (sync)", len(keys))
+        if retries:
+            ctx.progress.note(f"retrying {retries} failed request(s) synchronously")
         requests = [_load(ctx, manifest, k) for k in keys]
-        name = batch.submit_inline(
-            client,
-            model=s.model,
-            task=ctx.task,
-            requests=requests,
-            config=config,
-            video_fps=s.video_fps,
-            display_name=f"{ctx.run_id}-{number:03d}",
-        )
-        submission = BatchSubmission(group=group, job_name=name, keys=keys, submitted_at=datetime.now(UTC))
-        manifest.batches.append(submission)
-        ctx.save(manifest)  # recorded before waiting: a retry must find it
-        submissions.append(submission)
-        ctx.progress.note(f"submitted batch job {name} with {len(keys)} request(s)")
-    ctx.progress.start("infer (batch)", len(submissions))
-    for submission in submissions:
-        started = time.monotonic()
-        last_state: list[str] = []
-
-        def report(state: str, waited: float, name: str = submission.job_name, last_state: list[str] = last_state) -> None:
-            if not last_state or last_state[-1] != state:  # one line per state change, not per poll
-                last_state.append(state)
-                ctx.progress.note(f"{name}: {state.removeprefix('JOB_STATE_')} after {waited:.0f}s")
-
-        job = batch.wait(
-            client,
-            submission.job_name,
-            poll_seconds=s.batch_poll_seconds,
-            timeout_seconds=s.batch_timeout_seconds,
-            on_state=report,
-        )
-        elapsed = int((time.monotonic() - started) * 1000)
-        outcomes: list[RequestOutcome] = batch.collect(job, submission.keys, elapsed_ms=elapsed)
-        for outcome in outcomes:
-            manifest.outcomes[outcome.key] = outcome.to_dict()
+        for outcome in sync.run_sync(client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx), video_fps=s.video_fps, policy=policy):
+            _record(manifest, outcome)
+            ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
         ctx.save(manifest)
-        ok = sum(1 for o in outcomes if o.status == "ok")
-        ctx.progress.advance("infer (batch)", f"{submission.job_name}: {ok}/{len(outcomes)} answered")
+
+
+def stage_infer(ctx: RunContext, connection: GeminiConnection | None = None) -> RunManifest:
+    submit_batches(ctx, connection)
+    return collect_batches(ctx, connection)

@@ -40,6 +40,9 @@ class BatchSubmission(BaseModel):
     job_name: str
     keys: list[str]
     submitted_at: datetime
+    transport: str = "inline"  # inline | files
+    uploaded_files: list[str] = Field(default_factory=list)
+    collected: bool = False
 
 
 class QuarantineRow(BaseModel):
@@ -64,6 +67,8 @@ class RunManifest(BaseModel):
     stages_done: list[str] = Field(default_factory=list)
     items: list[ItemState] = Field(default_factory=list)
     batches: list[BatchSubmission] = Field(default_factory=list)
-    outcomes: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> RequestOutcome
+    resolved_mode: str | None = None  # batch | sync, once infer has decided (mode=auto)
+    outcomes: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> latest RequestOutcome
+    history: list[dict[str, Any]] = Field(default_factory=list)  # earlier attempts (billed too)
     requests: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> chunk facts
     quarantine: list[QuarantineRow] = Field(default_factory=list)

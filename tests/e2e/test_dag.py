@@ -56,7 +56,7 @@ def test_dag_run_writes_the_date_partition(airflow_db, buckets, tmp_path, monkey
     by_name = {row["source_uri"].rsplit("/", 1)[-1]: row for row in media}
     assert set(by_name) == set(FILES)
     assert by_name["x_json_named.webp"]["status"] == "failed"
-    assert "not a media file" in by_name["x_json_named.webp"]["error"]
+    assert "text, not media" in by_name["x_json_named.webp"]["error"]
     assert all(by_name[n]["status"] == "ok" for n in FILES[:3])
     runs = read_table(store, dest_loc, "runs").to_pylist()
     requests = read_table(store, dest_loc, "requests").to_pylist()
