@@ -66,6 +66,7 @@ class ModelLimits(BaseModel):
     family: str
     input_token_limit: int
     output_token_limit: int
+    min_cache_tokens: int = 4096  # explicit context caches smaller than this are refused
 
 
 class TransportLimits(BaseModel):

@@ -66,7 +66,7 @@ def submit_inline(
     display_name: str,
 ) -> str:
     inlined = [
-        types.InlinedRequest(contents=contents(task, r, video_fps), config=config, metadata={"key": r.key})
+        types.InlinedRequest(contents=contents(task, r, video_fps, prompt_cached=bool(config.cached_content)), config=config, metadata={"key": r.key})
         for r in requests
     ]
     try:

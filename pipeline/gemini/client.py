@@ -55,8 +55,20 @@ def translate_api_error(exc: Exception, what: str) -> Exception:
         if code in (408, 429) or code >= 500:
             return GeminiTransientError(f"{what}: Gemini answered {code} {exc.status}: {exc.message}")
         return TerminalError(f"{what}: Gemini answered {code} {exc.status}: {exc.message}")
-    import httpx
-
-    if isinstance(exc, httpx.TransportError):
+    if _is_transport_error(exc):
         return GeminiTransientError(f"{what}: cannot reach Gemini ({type(exc).__name__}: {exc})")
     return exc
+
+
+def _is_transport_error(exc: Exception) -> bool:
+    """google-genai talks through httpx or httpx2 depending on the call: both families count."""
+    import httpx
+
+    families: list[type[BaseException]] = [httpx.TransportError]
+    try:
+        import httpx2
+
+        families.append(httpx2.TransportError)
+    except ImportError:
+        pass
+    return isinstance(exc, tuple(families))

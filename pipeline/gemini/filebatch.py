@@ -44,7 +44,8 @@ def _request_line(client: genai.Client, task: Task, key: str, file: types.File, 
     part = types.Part(file_data=types.FileData(file_uri=file.uri, mime_type=mime_type))
     if mime_type.startswith("video/") and video_fps != 1.0:
         part.video_metadata = types.VideoMetadata(fps=video_fps)
-    inlined = types.InlinedRequest(contents=[types.Content(role="user", parts=[part, types.Part.from_text(text=task.prompt)])], config=config)
+    parts = [part] if config.cached_content else [part, types.Part.from_text(text=task.prompt)]
+    inlined = types.InlinedRequest(contents=[types.Content(role="user", parts=parts)], config=config)
     # The SDK's own request converter: the JSONL line carries exactly what an inline request would.
     wire = sdk_batches._InlinedRequest_to_mldev(client._api_client, inlined)
     wire = _common.encode_unserializable_types(_common.convert_to_dict(wire))

@@ -40,18 +40,19 @@ def media_part(request: ChunkRequest, video_fps: float) -> types.Part:
     return part
 
 
-def contents(task: Task, request: ChunkRequest, video_fps: float) -> list[types.Content]:
-    return [
-        types.Content(
-            role="user", parts=[media_part(request, video_fps), types.Part.from_text(text=task.prompt)]
-        )
-    ]
+def contents(task: Task, request: ChunkRequest, video_fps: float, *, prompt_cached: bool = False) -> list[types.Content]:
+    """The media part, then the task's prompt unless the prompt comes from a context cache."""
+    parts = [media_part(request, video_fps)]
+    if not prompt_cached:
+        parts.append(types.Part.from_text(text=task.prompt))
+    return [types.Content(role="user", parts=parts)]
 
 
 def generation_config(
-    task: Task, *, media_resolution: str, max_output_tokens: int
+    task: Task, *, media_resolution: str, max_output_tokens: int, cached_content: str | None = None
 ) -> types.GenerateContentConfig:
     return types.GenerateContentConfig(
+        cached_content=cached_content,
         response_mime_type="application/json",
         response_schema=task.response_model,
         media_resolution=types.MediaResolution(media_resolution),

@@ -43,7 +43,7 @@ def _call(
         limiter.acquire(request.estimated_prompt_tokens)
         started = time.monotonic()
         try:
-            response = client.models.generate_content(model=model, contents=contents(task, request, video_fps), config=config)
+            response = client.models.generate_content(model=model, contents=contents(task, request, video_fps, prompt_cached=bool(config.cached_content)), config=config)
         except Exception as exc:
             err = translate_api_error(exc, f"request {request.key}")
             if isinstance(err, GeminiTransientError) and attempt < policy.max_attempts:

@@ -16,7 +16,7 @@ from google.genai import types
 
 from pipeline.catalog import transport_limits
 from pipeline.errors import BatchJobFailedError
-from pipeline.gemini import batch, filebatch, sync
+from pipeline.gemini import batch, caching, filebatch, sync
 from pipeline.gemini.client import GeminiConnection, make_client
 from pipeline.gemini.outcomes import RequestOutcome
 from pipeline.gemini.requests import ChunkRequest, generation_config, request_key
@@ -77,9 +77,28 @@ def _resolve_mode(ctx: RunContext, pending: int) -> str:
     return "sync" if pending <= AUTO_SYNC_MAX_REQUESTS else "batch"
 
 
-def _config(ctx: RunContext) -> types.GenerateContentConfig:
+def _config(ctx: RunContext, manifest: RunManifest) -> types.GenerateContentConfig:
     s = ctx.settings
-    return generation_config(ctx.task, media_resolution=s.media_resolution, max_output_tokens=s.max_output_tokens)
+    cache = manifest.prompt_cache["name"] if manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at") else None
+    return generation_config(ctx.task, media_resolution=s.media_resolution, max_output_tokens=s.max_output_tokens, cached_content=cache)
+
+
+def _ensure_prompt_cache(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
+    """Cache the shared prompt once per run, when it is big enough to be cached at all."""
+    s = ctx.settings
+    if manifest.prompt_cache or not s.context_cache or not caching.prompt_is_cacheable(s.model, ctx.task):
+        return
+    ttl = s.batch_timeout_seconds + 3600 if manifest.resolved_mode == "batch" else 3600
+    cache = caching.create(client, model=s.model, task=ctx.task, ttl_seconds=ttl, display_name=f"gmp-{ctx.run_id}")
+    manifest.prompt_cache = cache.model_dump(mode="json")
+    ctx.save(manifest)
+    ctx.progress.note(f"cached the task prompt ({cache.tokens} tokens) as {cache.name}")
+
+
+def _release_prompt_cache(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
+    if manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at"):
+        released = caching.delete(client, caching.PromptCache.model_validate(manifest.prompt_cache))
+        manifest.prompt_cache = released.model_dump(mode="json")
 
 
 def _prepare_manifest(ctx: RunContext) -> tuple[RunManifest, list[str]]:
@@ -111,6 +130,7 @@ def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) 
     ledger = BatchLedger(ctx.store, ctx.dest)
     group = group_id(pending, ctx.settings.model)
     record = ledger.get(group)
+    _ensure_prompt_cache(ctx, manifest, client)
     job_name = ledger.reusable_job(client, record) if record else None
     if job_name is not None and record is not None:
         ctx.progress.note(f"re-attaching to batch job {job_name} (already submitted for these {len(pending)} request(s))")
@@ -140,10 +160,10 @@ def _create(ctx: RunContext, manifest: RunManifest, client: genai.Client, keys: 
     requests = [_load(ctx, manifest, k) for k in keys]
     if transport == "files":
         return filebatch.submit(
-            client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx), video_fps=s.video_fps, display_name=display_name
+            client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), video_fps=s.video_fps, display_name=display_name
         )
     name = batch.submit_inline(
-        client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx), video_fps=s.video_fps, display_name=display_name
+        client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), video_fps=s.video_fps, display_name=display_name
     )
     return name, []
 
@@ -202,6 +222,7 @@ def collect_batches(ctx: RunContext, connection: GeminiConnection | None = None,
         ok = sum(1 for o in outcomes if o.status == "ok")
         ctx.progress.advance("infer (batch)", f"{submission.job_name}: {ok}/{len(outcomes)} answered")
     _send_sync(ctx, manifest, client)
+    _release_prompt_cache(ctx, manifest, client)
     manifest.stages_done.append("infer")
     ctx.save(manifest)
     return manifest
@@ -222,8 +243,9 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
         ctx.progress.start("infer (sync)", len(keys))
         if retries:
             ctx.progress.note(f"retrying {retries} failed request(s) synchronously")
+        _ensure_prompt_cache(ctx, manifest, client)
         requests = [_load(ctx, manifest, k) for k in keys]
-        for outcome in sync.run_sync(client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx), video_fps=s.video_fps, policy=policy):
+        for outcome in sync.run_sync(client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), video_fps=s.video_fps, policy=policy):
             _record(manifest, outcome)
             ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
         ctx.save(manifest)

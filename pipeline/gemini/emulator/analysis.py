@@ -199,22 +199,30 @@ def _duration(info: dict) -> float:
 
 
 def _frame_means(path: str, fps: float) -> np.ndarray:
-    try:
-        out, _ = (
-            ffmpeg.input(path)
-            .video.filter("fps", fps=fps)
-            .filter("scale", FRAME_W, FRAME_H)
-            .output("pipe:", format="rawvideo", pix_fmt="rgb24")
-            .run(capture_stdout=True, capture_stderr=True, quiet=True)
-        )
-    except ffmpeg.Error as exc:
-        raise MediaDecodeError("Unable to process input video: frames could not be decoded") from exc
     frame_bytes = FRAME_W * FRAME_H * 3
+    out = _decode_frames(path, fps)
+    if len(out) < frame_bytes:  # a clip shorter than one sampling interval: the API still sees one frame
+        out = _decode_frames(path, None)
     n = len(out) // frame_bytes
     if n == 0:
         raise MediaDecodeError("Unable to process input video: no frames decoded")
     arr = np.frombuffer(out[: n * frame_bytes], dtype=np.uint8).reshape(n, FRAME_H * FRAME_W, 3)
     return arr.astype(np.float64).mean(axis=1)
+
+
+def _decode_frames(path: str, fps: float | None) -> bytes:
+    stream = ffmpeg.input(path).video
+    if fps is not None:
+        stream = stream.filter("fps", fps=fps)
+    stream = stream.filter("scale", FRAME_W, FRAME_H)
+    kwargs = {} if fps is not None else {"frames:v": 1}
+    try:
+        out, _ = stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", **kwargs).run(
+            capture_stdout=True, capture_stderr=True, quiet=True
+        )
+    except ffmpeg.Error as exc:
+        raise MediaDecodeError("Unable to process input video: frames could not be decoded") from exc
+    return out
 
 
 def _scenes(means: np.ndarray, fps: float, duration: float) -> tuple[Span, ...]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipeline.catalog import UnknownModelError, model_limits, token_rules, transport_limits
@@ -18,6 +18,9 @@ from pipeline.catalog import UnknownModelError, model_limits, token_rules, trans
 from .analysis import MediaDecodeError, MediaFacts, analyse
 from .answers import AnswerContext, answer_text
 from .usage import MediaPart, prompt_tokens, usage_metadata
+from .wire import GRPC_CODES, ApiError, bad_request, normalise
+
+__all__ = ["GRPC_CODES", "ApiError", "Resources", "bad_request", "count_tokens", "generate", "normalise"]
 
 ACCEPTED_MIME = frozenset(
     "image/png image/jpeg image/webp image/heic image/heif "
@@ -43,65 +46,6 @@ DATA_FIELDS = (
     "executableCode",
     "codeExecutionResult",
 )
-GRPC_CODES = {
-    "INVALID_ARGUMENT": 3,
-    "DEADLINE_EXCEEDED": 4,
-    "NOT_FOUND": 5,
-    "PERMISSION_DENIED": 7,
-    "RESOURCE_EXHAUSTED": 8,
-    "FAILED_PRECONDITION": 9,
-    "INTERNAL": 13,
-    "UNAVAILABLE": 14,
-}
-
-
-class ApiError(Exception):
-    """An error the API would answer, rendered as {"error": {"code", "message", "status"}}."""
-
-    def __init__(self, code: int, status: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.status, self.message = code, status, message
-
-    def body(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "status": self.status}}
-
-    def rpc_status(self) -> dict:
-        """google.rpc.Status, the shape of a per-request error inside batch output."""
-        return {"code": GRPC_CODES.get(self.status, 2), "message": self.message}
-
-
-def bad_request(message: str) -> ApiError:
-    return ApiError(400, "INVALID_ARGUMENT", message)
-
-
-# ------------------------------------------------------------------ key normalisation
-
-_VERBATIM_VALUE = {"responseJsonSchema", "metadata", "labels", "args", "response", "parametersJsonSchema"}
-_VERBATIM_CHILD_KEYS = {"properties", "$defs", "defs", "definitions"}
-
-
-def _camel(key: str) -> str:
-    if key.startswith(("_", "$", "@")):
-        return key
-    return re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), key)
-
-
-def normalise(obj, _keep_keys: bool = False):
-    """snake_case keys -> camelCase, recursively, except user-named keys."""
-    if isinstance(obj, list):
-        return [normalise(x) for x in obj]
-    if not isinstance(obj, dict):
-        return obj
-    out = {}
-    for key, value in obj.items():
-        new = key if _keep_keys else _camel(key)
-        if new in _VERBATIM_VALUE and not _keep_keys:
-            out[new] = value
-        else:
-            out[new] = normalise(value, _keep_keys=(new in _VERBATIM_CHILD_KEYS and not _keep_keys))
-    return out
-
-
 # ------------------------------------------------------------------ parsing and validation
 
 
@@ -144,8 +88,25 @@ def decode_b64(data: object, where: str) -> bytes:
         ) from None
 
 
+FileLookup = Callable[[str], tuple[bytes, str]]  # file URI or name -> (bytes, mime); raises ApiError
+CacheLookup = Callable[[str, str], tuple[dict, dict[str, int]]]  # (name, model) -> (body, tokens by modality)
+
+
+@dataclass
+class Resources:
+    """What a request may reference in the emulator's stores: Files API files, cached contents."""
+
+    files: FileLookup | None = None
+    caches: CacheLookup | None = None
+
+
 def parse_request(
-    model: str, body: dict, *, version: str = "v1beta", raw_size: int | None = None
+    model: str,
+    body: dict,
+    *,
+    version: str = "v1beta",
+    raw_size: int | None = None,
+    res: Resources | None = None,
 ) -> ParsedRequest:
     """Validate one (already normalised) GenerateContentRequest and decode its media."""
     name = check_model(model, version)
@@ -174,7 +135,7 @@ def parse_request(
         if not isinstance(parts, list) or not parts:
             raise bad_request(f"* GenerateContentRequest.{where}.parts: contents.parts must not be empty.")
         for j, part in enumerate(parts):
-            inline_total += _parse_part(req, part, f"{where}.parts[{j}]", default_res)
+            inline_total += _parse_part(req, part, f"{where}.parts[{j}]", default_res, res)
     if inline_total > limits.inline_request_max_bytes:
         raise bad_request(f"Request payload size exceeds the limit: {limits.inline_request_max_bytes} bytes.")
     return req
@@ -203,7 +164,9 @@ def _check_config(cfg: dict) -> None:
         )
 
 
-def _parse_part(req: ParsedRequest, part: object, where: str, default_res: str) -> int:
+def _parse_part(
+    req: ParsedRequest, part: object, where: str, default_res: str, res: Resources | None = None
+) -> int:
     if not isinstance(part, dict):
         raise bad_request(f"* GenerateContentRequest.{where}: must be an object")
     present = [k for k in DATA_FIELDS if part.get(k) is not None]
@@ -218,13 +181,20 @@ def _parse_part(req: ParsedRequest, part: object, where: str, default_res: str) 
         req.texts.append(part["text"])
         return 0
     if kind == "fileData":
-        uri = (part["fileData"] or {}).get("fileUri", "")
-        raise ApiError(
-            403,
-            "PERMISSION_DENIED",
-            f"You do not have permission to access the File {uri} or it may not exist "
-            "(the emulator does not serve the Files API).",
-        )
+        ref = part["fileData"] or {}
+        uri = str(ref.get("fileUri") or "")
+        if res is None or res.files is None:
+            raise ApiError(
+                403,
+                "PERMISSION_DENIED",
+                f"You do not have permission to access the File {uri} or it may not exist.",
+            )
+        data, stored_mime = res.files(uri)
+        mime = str(ref.get("mimeType") or stored_mime).split(";", 1)[0].strip().lower()
+        if mime not in ACCEPTED_MIME:
+            raise bad_request(f"Unsupported MIME type: {mime}")
+        _add_media(req, part, where, default_res, data, mime)
+        return 0  # file bytes do not count toward the inline request size
     if kind != "inlineData":
         return 0
     blob = part["inlineData"] or {}
@@ -236,6 +206,11 @@ def _parse_part(req: ParsedRequest, part: object, where: str, default_res: str) 
     if mime not in ACCEPTED_MIME:
         raise bad_request(f"Unsupported MIME type: {mime}")
     data = decode_b64(blob.get("data"), f"{where}.inline_data.data")
+    _add_media(req, part, where, default_res, data, mime)
+    return len(data)
+
+
+def _add_media(req: ParsedRequest, part: dict, where: str, default_res: str, data: bytes, mime: str) -> None:
     meta = part.get("videoMetadata") or {}
     fps = meta.get("fps", 1.0)
     try:
@@ -256,7 +231,6 @@ def _parse_part(req: ParsedRequest, part: object, where: str, default_res: str) 
     except MediaDecodeError as exc:
         raise bad_request(f"{exc} ({where}, {mime}, {len(data)} bytes)") from None
     req.media.append(MediaPart(facts=facts, fps=fps, resolution=res))
-    return len(data)
 
 
 # ------------------------------------------------------------------ answering
@@ -267,6 +241,8 @@ class Generated:
     response: dict
     prompt_by_modality: dict[str, int]
     output_tokens: int
+    model: str = ""
+    cached_by_modality: dict[str, int] = field(default_factory=dict)
 
 
 def bill_prompt(req: ParsedRequest) -> dict[str, int]:
@@ -279,9 +255,39 @@ def bill_prompt(req: ParsedRequest) -> dict[str, int]:
     return by
 
 
-def generate(model: str, body: dict, *, version: str = "v1beta", raw_size: int | None = None) -> Generated:
-    req = parse_request(model, body, version=version, raw_size=raw_size)
+def with_cache(model: str, body: dict, res: Resources | None) -> tuple[dict, dict[str, int]]:
+    """Prepend a referenced cachedContent's contents/systemInstruction; return its tokens by modality."""
+    name = body.get("cachedContent")
+    if not name:
+        return body, {}
+    if res is None or res.caches is None:
+        raise ApiError(403, "PERMISSION_DENIED", "CachedContent not found (or permission denied)")
+    cached, cached_by = res.caches(str(name), check_model(model))
+    if any(body.get(k) for k in ("systemInstruction", "tools", "toolConfig")):
+        raise bad_request(
+            "CachedContent can not be used with GenerateContent request setting system_instruction, tools "
+            "or tool_config.\n\nProposed fix: move those values to CachedContent from GenerateContent request."
+        )
+    contents = body.get("contents")
+    if isinstance(contents, list) and contents:
+        body = {**body, "contents": list(cached.get("contents") or []) + contents}
+    if cached.get("systemInstruction"):
+        body = {**body, "systemInstruction": cached["systemInstruction"]}
+    return body, cached_by
+
+
+def generate(
+    model: str,
+    body: dict,
+    *,
+    version: str = "v1beta",
+    raw_size: int | None = None,
+    res: Resources | None = None,
+) -> Generated:
+    body, cached_by = with_cache(model, body, res)
+    req = parse_request(model, body, version=version, raw_size=raw_size, res=res)
     by = bill_prompt(req)
+    cached_by = {m: min(n, by.get(m, 0)) for m, n in cached_by.items()}
     rules = token_rules(req.model)
     fps = req.media[0].fps if req.media else 1.0
     text = answer_text(req.generation_config, AnswerContext(req.facts, prompt=" ".join(req.texts), fps=fps))
@@ -297,18 +303,18 @@ def generate(model: str, body: dict, *, version: str = "v1beta", raw_size: int |
         "candidates": [
             {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish, "index": 0}
         ],
-        "usageMetadata": usage_metadata(by, out_tokens),
+        "usageMetadata": usage_metadata(by, out_tokens, cached_by),
         "modelVersion": req.model,
         "responseId": secrets.token_urlsafe(12),
     }
-    return Generated(response, by, out_tokens)
+    return Generated(response, by, out_tokens, req.model, cached_by)
 
 
-def count_tokens(model: str, body: dict, *, version: str = "v1beta") -> dict:
+def count_tokens(model: str, body: dict, *, version: str = "v1beta", res: Resources | None = None) -> dict:
     inner = body.get("generateContentRequest")
     if isinstance(inner, dict):
         body = inner
-    req = parse_request(model, body, version=version)
+    req = parse_request(model, body, version=version, res=res)
     by = bill_prompt(req)
     return {
         "totalTokens": sum(by.values()),

@@ -1,77 +1,47 @@
 """The Gemini emulator's HTTP server: an OFFLINE TEST DOUBLE of the Gemini REST API, not the real service.
 
-It speaks enough of the Gemini Developer API (under /v1 and /v1beta) for the real google-genai SDK to
-run against it through `HttpOptions(base_url=...)` or GOOGLE_GEMINI_BASE_URL: generateContent,
-streamGenerateContent (one SSE event), countTokens, batchGenerateContent with inline requests, batches
-get/list/cancel/delete, models get/list. Answers are computed from the media bytes received, tokens are
+It speaks enough of the Gemini Developer API (under /v1, /v1beta, /v1alpha) for the real google-genai SDK
+to run against it through `HttpOptions(base_url=...)` or GOOGLE_GEMINI_BASE_URL: generateContent,
+streamGenerateContent (one SSE event), countTokens, batchGenerateContent (inline or JSONL file), batches
+get/list/cancel/delete, models get/list, the Files API (resumable upload, get/list/delete, download of
+generated files) and cachedContents. Answers are computed from the media bytes received, tokens are
 billed by the catalog's rules, and it is strict where the API is (error JSON with code/message/status).
-Test hooks: GET /_emulator/stats, POST /_emulator/faults (inject HTTP errors), EmulatorConfig.rpm_limit.
+
+Test hooks (not part of the API): GET /_emulator/stats (read-only counters), GET /_emulator/requests
+(recent request bodies), POST /_emulator/faults ({"code", "count", "match"} or {"spec": {...}}),
+DELETE /_emulator/faults, POST /_emulator/reset. Rate limits and random faults: see config.py/faults.py.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
 
 from pipeline.catalog import known_models, model_limits
 
 from .batches import BatchStore
-from .generate import ApiError, Generated, check_model, count_tokens, generate, normalise
+from .caches import CacheStore
+from .config import EmulatorConfig
+from .faults import Fault, FaultInjector, FaultSpec, RateLimiter, apply_content_fault, http_fault_error
+from .files import FileStore
+from .generate import Generated, Resources, check_model, count_tokens, generate
+from .handler import DropConnection, serve
 from .usage import Stats
+from .wire import ApiError, Reply, normalise
 
 log = logging.getLogger(__name__)
 
-STATUS_NAMES = {
-    400: "INVALID_ARGUMENT",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    408: "DEADLINE_EXCEEDED",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
+__all__ = ["EmulatorConfig", "GeminiEmulator", "serve_forever"]
+
 _ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/(.+)$")
 _MODEL_CALL = re.compile(
     r"^models/([^/:]+):(generateContent|streamGenerateContent|countTokens|batchGenerateContent)$"
 )
-
-
-def _delay_default(index: int) -> float:
-    """Defaults for the batch delays; env GEMINI_EMULATOR_BATCH_DELAY_S (total) splits 1/3 pending, 2/3 running."""
-    total = os.environ.get("GEMINI_EMULATOR_BATCH_DELAY_S")
-    if total:
-        t = max(0.0, float(total))
-        return (t / 3, t - t / 3)[index]
-    return (0.5, 1.0)[index]
-
-
-@dataclass
-class EmulatorConfig:
-    host: str = "127.0.0.1"
-    port: int = 0  # 0 = pick a free port
-    batch_pending_s: float = field(default_factory=lambda: _delay_default(0))
-    batch_running_s: float = field(default_factory=lambda: _delay_default(1))
-    rpm_limit: int | None = None  # generateContent/countTokens per rolling minute before 429
-    require_api_key: bool = True
-
-
-@dataclass
-class Fault:
-    """Answer the next `count` requests whose path contains `match` with HTTP `code`."""
-
-    code: int
-    count: int = 1
-    match: str = ""
-    message: str = "Injected fault (Gemini emulator)."
+_FILE = re.compile(r"^files/([a-z0-9-]+)(:download)?$")
+_CACHE = re.compile(r"^cachedContents/([^/:]+)$")
+_BATCH = re.compile(r"^batches/([^/:]+)(:cancel)?$")
 
 
 class GeminiEmulator:
@@ -79,31 +49,35 @@ class GeminiEmulator:
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
-        self._stats = Stats()
+        self._stats = Stats(self.config.request_log_size)
+        self.faults = FaultInjector(FaultSpec.parse(self.config.faults))
+        self.limiter = RateLimiter(self.config.rpm_limit, self.config.tpm_limit)
+        self.files = FileStore(
+            lambda: self.base_url,
+            self.config.file_processing_s,
+            self.config.files_max_bytes,
+            self.config.file_ttl_s,
+        )
+        self.caches = CacheStore(self.config.cache_min_tokens)
+        self.res = Resources(files=self.files.lookup, caches=self.caches.lookup)
         self.batches = BatchStore(
             self.config.batch_pending_s,
             self.config.batch_running_s,
             on_result=lambda g: self._bill("batch", g),
-            on_create=self._stats.batch_created,
+            on_create=lambda name, n: self._stats.batch_created(name, n),
+            files=self.files,
+            res=self.res,
+            faults=self.faults,
+            on_fault=lambda kind: self._stats.fault(kind),
         )
-        self._faults: list[Fault] = []
-        self._faults_lock = threading.Lock()
-        self._calls: deque[float] = deque()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = None
+        self._thread = None
 
     # ------------------------------------------------------------ lifecycle
 
-    def _bind(self) -> ThreadingHTTPServer:
-        emulator = self
-
-        class Handler(_Handler):
-            emu = emulator
-
-        server = ThreadingHTTPServer((self.config.host, self.config.port), Handler)
-        server.daemon_threads = True
-        self._server = server
-        return server
+    def _bind(self):
+        self._server = serve(self, self.config.host, self.config.port)
+        return self._server
 
     def start(self) -> GeminiEmulator:
         if self._server is None:
@@ -138,92 +112,133 @@ class GeminiEmulator:
         return f"http://{host}:{port}"
 
     def stats(self) -> dict:
-        return self._stats.snapshot()
+        out = self._stats.snapshot()
+        out["files"] = self.files.usage()
+        out["caches"] = self.caches.usage()
+        return out
+
+    def recorded_requests(self) -> list[dict]:
+        """Recent API requests as received (method, path, upload headers, JSON body with long strings cut)."""
+        return self._stats.recorded()
 
     # ------------------------------------------------------------ test hooks
 
     def inject_fault(self, code: int, count: int = 1, match: str = "", message: str | None = None) -> None:
-        with self._faults_lock:
-            self._faults.append(Fault(code, count, match, message or Fault.message))
+        with self.faults._lock:
+            self.faults.manual.append(Fault(code, count, match, message or Fault.message))
 
     def clear_faults(self) -> None:
-        with self._faults_lock:
-            self._faults.clear()
+        with self.faults._lock:
+            self.faults.manual.clear()
 
-    def _take_fault(self, path: str) -> ApiError | None:
-        with self._faults_lock:
-            for fault in self._faults:
-                if fault.count > 0 and fault.match in path:
-                    fault.count -= 1
-                    return ApiError(fault.code, STATUS_NAMES.get(fault.code, "UNKNOWN"), fault.message)
-        return None
+    def set_faults(self, spec: dict | str | None) -> None:
+        """Replace the random fault spec (and reseed); `batch_state` applies to batches that finish later."""
+        self.faults.spec = FaultSpec.parse(spec)
+        self.faults.reset()
+        self.batches.final_state = f"BATCH_STATE_{self.faults.spec.batch_state}"
 
-    def _rate_limit(self) -> None:
-        limit = self.config.rpm_limit
-        if not limit:
-            return
-        now = time.monotonic()
-        with self._faults_lock:
-            while self._calls and now - self._calls[0] > 60:
-                self._calls.popleft()
-            if len(self._calls) >= limit:
-                raise ApiError(
-                    429, "RESOURCE_EXHAUSTED", f"Resource has been exhausted (emulator rpm_limit={limit})."
-                )
-            self._calls.append(now)
+    def reset(self) -> None:
+        """Forget all files, caches, batch jobs, counters, rate windows and injected faults."""
+        self.batches.clear()
+        self.files.clear()
+        self.caches.clear()
+        self.limiter.reset()
+        self.faults.reset()
+        self._stats = Stats(self.config.request_log_size)
 
     def _bill(self, mode: str, gen: Generated) -> None:
-        self._stats.billed(mode, gen.prompt_by_modality, gen.output_tokens)
+        self._stats.billed(mode, gen)
 
     # ------------------------------------------------------------ routing
 
-    def dispatch(
-        self, method: str, path: str, query: dict, body: dict | None, raw_size: int
-    ) -> tuple[int, dict]:
+    def dispatch(self, method: str, path: str, query: dict, body: dict | None, raw_size: int) -> Reply:
         m = _ROUTE.match(path)
         if not m:
             raise ApiError(404, "NOT_FOUND", f"Unknown path {path}")
         version, rest = m.groups()
+        page = (query.get("pageSize") or [""])[0]
+        page_size = int(page) if page.isdigit() else 0
+        token = (query.get("pageToken") or [None])[0]
         call = _MODEL_CALL.match(rest)
         if call and method == "POST":
-            model, verb = call.groups()
-            self._stats.request(verb)
-            if verb != "batchGenerateContent":
-                self._rate_limit()
-            body = body if body is not None else {}
-            if verb in ("generateContent", "streamGenerateContent"):
-                gen = generate(model, normalise(body), version=version, raw_size=raw_size)
-                self._bill("sync", gen)
-                return 200, gen.response
-            if verb == "countTokens":
-                check_model(model, version, "countTokens")
-                return 200, count_tokens(model, normalise(body), version=version)
-            return 200, self.batches.create(model, body, version=version, raw_size=raw_size)
+            return Reply(body=self._model_call(*call.groups(), version, body or {}, raw_size))
         if rest == "models" and method == "GET":
             self._stats.request("models.list")
-            return 200, {"models": [_model_json(n) for n in known_models()]}
+            return Reply(body={"models": [_model_json(n) for n in known_models()]})
         if rest.startswith("models/") and method == "GET":
             self._stats.request("models.get")
-            return 200, _model_json(check_model(rest, version, "get"))
+            return Reply(body=_model_json(check_model(rest, version, "get")))
         if rest == "batches" and method == "GET":
             self._stats.request("batches.list")
-            size = (query.get("pageSize") or ["50"])[0]
-            return 200, self.batches.list(
-                int(size) if size.isdigit() else 50, (query.get("pageToken") or [None])[0]
-            )
-        bm = re.match(r"^batches/([^/:]+)(:cancel)?$", rest)
-        if bm:
+            return Reply(body=self.batches.list(page_size or 50, token))
+        if bm := _BATCH.match(rest):
             job_id, cancel = bm.groups()
-            if cancel and method == "POST":
-                self._stats.request("batches.cancel")
-                return 200, self.batches.cancel(job_id)
-            if not cancel and method == "GET":
-                self._stats.request("batches.get")
-                return 200, self.batches.get(job_id)
-            if not cancel and method == "DELETE":
-                self._stats.request("batches.delete")
-                return 200, self.batches.delete(job_id)
+            verb = {("POST", True): "cancel", ("GET", False): "get", ("DELETE", False): "delete"}.get(
+                (method, bool(cancel))
+            )
+            if verb:
+                self._stats.request(f"batches.{verb}")
+                return Reply(body=getattr(self.batches, verb)(job_id))
+        if rest == "files" and method == "GET":
+            self._stats.request("files.list")
+            return Reply(body=self.files.list(page_size or 10, token))
+        if fm := _FILE.match(rest):
+            file_id, download = fm.groups()
+            if download and method == "GET":
+                self._stats.request("files.download")
+                data, mime = self.files.download(file_id)
+                return Reply(raw=data, content_type=mime)
+            if not download and method in ("GET", "DELETE"):
+                self._stats.request(f"files.{method.lower()}")
+                return Reply(body=(self.files.get if method == "GET" else self.files.delete)(file_id))
+        if rest == "cachedContents":
+            if method == "POST":
+                self._stats.request("caches.create")
+                return Reply(body=self.caches.create(body, version=version, res=self.res))
+            if method == "GET":
+                self._stats.request("caches.list")
+                return Reply(body=self.caches.list(page_size or 50, token))
+        if cm := _CACHE.match(rest):
+            cache_id = cm.group(1)
+            verb = {"GET": "get", "DELETE": "delete", "PATCH": "update"}.get(method)
+            if verb:
+                self._stats.request(f"caches.{verb}")
+                if verb == "update":
+                    return Reply(body=self.caches.update(cache_id, body))
+                return Reply(body=getattr(self.caches, verb)(cache_id))
         raise ApiError(404, "NOT_FOUND", f"Method {method} {path} is not served by the Gemini emulator.")
+
+    def _model_call(self, model: str, verb: str, version: str, body: dict, raw_size: int) -> dict:
+        self._stats.request(verb, model)
+        kind = self.faults.http_fault()
+        if kind:
+            self._stats.fault(kind)
+            if kind == "timeout":
+                raise DropConnection(self.faults.spec.timeout_s)
+            raise http_fault_error(kind)
+        if verb == "batchGenerateContent":
+            return self.batches.create(model, body, version=version, raw_size=raw_size)
+        self._throttle(self.limiter.admit, model)
+        if verb == "countTokens":
+            check_model(model, version, "countTokens")
+            return count_tokens(model, normalise(body), version=version, res=self.res)
+        if self.config.latency_s > 0:
+            time.sleep(self.config.latency_s)
+        gen = generate(model, normalise(body), version=version, raw_size=raw_size, res=self.res)
+        self._throttle(self.limiter.charge, gen.model, sum(gen.prompt_by_modality.values()))
+        kind = self.faults.content_fault()
+        if kind:
+            apply_content_fault(kind, gen)
+            self._stats.fault(kind)
+        self._bill("sync", gen)
+        return gen.response
+
+    def _throttle(self, check, *args) -> None:
+        try:
+            check(*args)
+        except ApiError:
+            self._stats.throttled()
+            raise
 
 
 def _model_json(name: str) -> dict:
@@ -235,100 +250,13 @@ def _model_json(name: str) -> dict:
         "description": "Gemini emulator model: an offline test double, not the real model.",
         "inputTokenLimit": limits.input_token_limit,
         "outputTokenLimit": limits.output_token_limit,
-        "supportedGenerationMethods": ["generateContent", "countTokens", "batchGenerateContent"],
+        "supportedGenerationMethods": [
+            "generateContent",
+            "countTokens",
+            "batchGenerateContent",
+            "createCachedContent",
+        ],
     }
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "GeminiEmulator/1.0"
-    emu: GeminiEmulator
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        log.debug("emulator: " + format, *args)
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    def _handle(self, method: str) -> None:
-        url = urlparse(self.path)
-        query = parse_qs(url.query)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            if url.path.startswith("/_emulator/"):
-                return self._send(200, self._internal(method, url.path, raw))
-            if self.emu.config.require_api_key and not (
-                self.headers.get("x-goog-api-key") or query.get("key")
-            ):
-                raise ApiError(
-                    403,
-                    "PERMISSION_DENIED",
-                    "Method doesn't allow unregistered callers (callers without established identity). "
-                    "Please use API Key or other form of API consumer identity to call this API.",
-                )
-            fault = self.emu._take_fault(url.path)
-            if fault is not None:
-                raise fault
-            body = None
-            if raw:
-                try:
-                    body = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    raise ApiError(400, "INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}") from None
-                if not isinstance(body, dict):
-                    raise ApiError(
-                        400, "INVALID_ARGUMENT", "Invalid JSON payload received. Expected an object."
-                    )
-            code, out = self.emu.dispatch(method, url.path, query, body, len(raw))
-            if url.path.endswith(":streamGenerateContent") and query.get("alt") == ["sse"]:
-                return self._send_sse(out)
-            self._send(code, out)
-        except ApiError as exc:
-            self.emu._stats.error(exc.status)
-            self._send(exc.code, exc.body())
-        except Exception as exc:  # keep the server up; answer like the API's 500
-            log.exception("emulator internal error")
-            self.emu._stats.error("INTERNAL")
-            self._send(500, ApiError(500, "INTERNAL", f"emulator internal error: {exc!r}").body())
-
-    def _internal(self, method: str, path: str, raw: bytes) -> dict:
-        if path == "/_emulator/stats":
-            return self.emu.stats()
-        if path == "/_emulator/health":
-            return {"ok": True}
-        if path == "/_emulator/faults" and method == "POST":
-            spec = json.loads(raw or b"{}")
-            self.emu.inject_fault(
-                int(spec.get("code", 500)), int(spec.get("count", 1)), str(spec.get("match", ""))
-            )
-            return {"ok": True}
-        if path == "/_emulator/faults" and method == "DELETE":
-            self.emu.clear_faults()
-            return {"ok": True}
-        raise ApiError(404, "NOT_FOUND", f"Unknown emulator path {path}")
-
-    def _send(self, code: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _send_sse(self, payload: dict) -> None:
-        data = f"data: {json.dumps(payload)}\r\n\r\n".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
 
 def serve_forever(config: EmulatorConfig) -> None:

@@ -9,7 +9,7 @@ included (TEXT). Output: text_tokens of the answer. No numbers live here: they c
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from pipeline.catalog import TokenRules
@@ -50,47 +50,81 @@ def prompt_tokens(rules: TokenRules, parts: list[MediaPart], texts: list[str]) -
     return {m: by[m] for m in MODALITIES if m in by}
 
 
-def usage_metadata(prompt_by_modality: dict[str, int], output_tokens: int) -> dict:
+def usage_metadata(
+    prompt_by_modality: dict[str, int], output_tokens: int, cached_by_modality: dict[str, int] | None = None
+) -> dict:
+    """promptTokenCount includes cached tokens; cachedContentTokenCount/cacheTokensDetails only with a cache."""
     prompt = sum(prompt_by_modality.values())
-    return {
+    out = {
         "promptTokenCount": prompt,
         "candidatesTokenCount": output_tokens,
         "totalTokenCount": prompt + output_tokens,
         "promptTokensDetails": [{"modality": m, "tokenCount": n} for m, n in prompt_by_modality.items()],
         "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": output_tokens}],
     }
+    if cached_by_modality:
+        out["cachedContentTokenCount"] = sum(cached_by_modality.values())
+        out["cacheTokensDetails"] = [{"modality": m, "tokenCount": n} for m, n in cached_by_modality.items()]
+    return out
 
 
 class Stats:
-    """Thread-safe counters behind GeminiEmulator.stats() and GET /_emulator/stats."""
+    """Thread-safe counters behind GeminiEmulator.stats() and GET /_emulator/stats (read-only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_size: int = 200) -> None:
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
+        self.by_model: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        self.http_codes: Counter[int] = Counter()
         self.prompt_tokens: Counter[str] = Counter()
+        self.cached_tokens: Counter[str] = Counter()
         self.output_tokens = 0
-        self.batch_jobs_created = 0
+        self.batch_jobs: list[str] = []
         self.batch_requests = 0
         self.generated = Counter[str]()
+        self.faults: Counter[str] = Counter()
+        self.rate_limited = 0
+        self.log: deque[dict] = deque(maxlen=log_size)
 
-    def request(self, route: str) -> None:
+    def request(self, route: str, model: str | None = None) -> None:
         with self._lock:
             self.requests[route] += 1
+            if model:
+                self.by_model[model] += 1
 
-    def error(self, status: str) -> None:
+    def record(self, entry: dict) -> None:
+        with self._lock:
+            self.log.append(entry)
+
+    def recorded(self) -> list[dict]:
+        with self._lock:
+            return list(self.log)
+
+    def error(self, status: str, code: int = 0) -> None:
         with self._lock:
             self.errors[status] += 1
+            if code:
+                self.http_codes[code] += 1
 
-    def billed(self, mode: str, prompt_by_modality: dict[str, int], output_tokens: int) -> None:
+    def fault(self, kind: str) -> None:
         with self._lock:
-            self.prompt_tokens.update(prompt_by_modality)
-            self.output_tokens += output_tokens
+            self.faults[kind] += 1
+
+    def throttled(self) -> None:
+        with self._lock:
+            self.rate_limited += 1
+
+    def billed(self, mode: str, gen) -> None:  # gen: generate.Generated
+        with self._lock:
+            self.prompt_tokens.update(gen.prompt_by_modality)
+            self.cached_tokens.update(gen.cached_by_modality)
+            self.output_tokens += gen.output_tokens
             self.generated[mode] += 1
 
-    def batch_created(self, n_requests: int) -> None:
+    def batch_created(self, name: str, n_requests: int) -> None:
         with self._lock:
-            self.batch_jobs_created += 1
+            self.batch_jobs.append(name)
             self.batch_requests += n_requests
 
     def snapshot(self) -> dict:
@@ -98,13 +132,21 @@ class Stats:
             return {
                 "requests_total": sum(self.requests.values()),
                 "requests": dict(self.requests),
+                "requests_by_model": dict(self.by_model),
                 "errors": dict(self.errors),
-                "batch_jobs_created": self.batch_jobs_created,
+                "http_errors": {str(k): v for k, v in self.http_codes.items()},
+                "http_429_sent": self.http_codes[429],
+                "rate_limited": self.rate_limited,
+                "faults_injected": dict(self.faults),
+                "batch_jobs_created": len(self.batch_jobs),
+                "batch_job_names": list(self.batch_jobs),
                 "batch_requests": self.batch_requests,
                 "responses_generated": dict(self.generated),
                 "tokens": {
                     "prompt_by_modality": dict(self.prompt_tokens),
+                    "cached_by_modality": dict(self.cached_tokens),
                     "prompt": sum(self.prompt_tokens.values()),
+                    "cached": sum(self.cached_tokens.values()),
                     "output": self.output_tokens,
                 },
             }

@@ -1,0 +1,56 @@
+"""Context caching of the task's shared prompt: when the prompt alone is above the model's minimum
+cache size, it is cached once per run and every request refers to it, so the prompt is billed at the
+cache rate instead of the input rate. Storage is billed per token-hour; the run deletes the cache once
+its requests are answered and pays for the time it was held."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google import genai
+from google.genai import types
+from pydantic import BaseModel
+
+from pipeline.catalog import model_limits, token_rules
+from pipeline.gemini.client import translate_api_error
+from pipeline.tasks import Task
+
+
+class PromptCache(BaseModel):
+    name: str
+    tokens: int
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+    def held_seconds(self, now: datetime | None = None) -> float:
+        end = self.deleted_at or now or datetime.now(UTC)
+        return max(0.0, (end - self.created_at).total_seconds())
+
+
+def prompt_is_cacheable(model: str, task: Task) -> bool:
+    return token_rules(model).text_tokens(task.prompt) >= model_limits(model).min_cache_tokens
+
+
+def prompt_contents(task: Task) -> list[types.Content]:
+    return [types.Content(role="user", parts=[types.Part.from_text(text=task.prompt)])]
+
+
+def create(client: genai.Client, *, model: str, task: Task, ttl_seconds: float, display_name: str) -> PromptCache:
+    try:
+        cache = client.caches.create(
+            model=model,
+            config=types.CreateCachedContentConfig(contents=prompt_contents(task), ttl=f"{int(ttl_seconds)}s", display_name=display_name),
+        )
+    except Exception as exc:
+        raise translate_api_error(exc, f"caching the prompt of task {task.name}") from exc
+    usage = cache.usage_metadata
+    tokens = int(usage.total_token_count or 0) if usage else token_rules(model).text_tokens(task.prompt)
+    return PromptCache(name=str(cache.name), tokens=tokens, created_at=datetime.now(UTC))
+
+
+def delete(client: genai.Client, cache: PromptCache) -> PromptCache:
+    try:
+        client.caches.delete(name=cache.name)
+    except Exception:  # noqa: BLE001 - it expires by its TTL anyway; the cost is counted to now
+        pass
+    return cache.model_copy(update={"deleted_at": datetime.now(UTC)})

@@ -1,0 +1,70 @@
+"""A run killed while it waits for its batch job, then started again, re-attaches to the job it
+already paid for: the emulator sees exactly one batch job."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
+from pipeline.storage import S3Location, S3Store
+from pipeline.tables import read_table
+from tests.conftest import FIXTURE_MEDIA
+
+pytestmark = pytest.mark.e2e
+FILES = ["v_vp9_opus_320x180.webm", "a_opus_mono.opus", "i_webp_lossy.webp"]
+
+
+def _run(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "run", "--date", "2026-11-04"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def test_killed_run_reattaches_to_its_batch_job(services, buckets) -> None:  # noqa: ANN001
+    source, dest = buckets
+    store = S3Store()
+    for name in FILES:
+        store.upload(FIXTURE_MEDIA / name, S3Location.parse(f"{source}/dt=2026-11-04/{name}"))
+    with GeminiEmulator(EmulatorConfig(batch_pending_s=4.0, batch_running_s=4.0)) as slow:
+        env = {
+            **os.environ,
+            **services.env(),
+            "GOOGLE_GEMINI_BASE_URL": slow.base_url,
+            "MEDIA_PIPELINE_SOURCE": source,
+            "MEDIA_PIPELINE_DEST": dest,
+            "MEDIA_PIPELINE_BATCH_POLL_SECONDS": "0.3",
+            "MEDIA_PIPELINE_MODE": "batch",
+        }
+        first = _run(env)
+        ledger = S3Location.parse(dest).join("_ledger", "batches")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            docs = [store.get_json(S3Location(ledger.bucket, o["Key"])) for o in store.list(ledger)]
+            if any(d.get("job_name") for d in docs):
+                break
+            assert first.poll() is None, first.stdout.read() if first.stdout else ""
+            time.sleep(0.2)
+        else:
+            pytest.fail("the first run never recorded its batch job")
+        os.killpg(first.pid, signal.SIGKILL)  # as a worker dying mid-wait would
+        first.wait(10)
+        assert slow.stats()["batch_jobs_created"] == 1
+
+        second = _run(env)
+        out, _ = second.communicate(timeout=120)
+        assert second.returncode == 0, out
+        assert "re-attaching to batch job" in out
+        assert slow.stats()["batch_jobs_created"] == 1
+    runs = read_table(store, S3Location.parse(dest), "runs").to_pylist()
+    assert len(runs) == 1 and runs[0]["items_ok"] == 3 and runs[0]["requests"] == 3
