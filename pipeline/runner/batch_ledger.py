@@ -52,7 +52,7 @@ class BatchLedger:
 
     def reusable_job(self, client: genai.Client, record: LedgerRecord) -> str | None:
         """The recorded job if it can still deliver results; None when a new job is needed."""
-        name = record.job_name or _find_by_display_name(client, record.display_name)
+        name = record.job_name or find_by_display_name(client, record.display_name)
         if name is None:
             return None
         job = client.batches.get(name=name)
@@ -63,7 +63,7 @@ class BatchLedger:
         return name
 
 
-def _find_by_display_name(client: genai.Client, display_name: str) -> str | None:
+def find_by_display_name(client: genai.Client, display_name: str) -> str | None:
     for job in client.batches.list(config={"page_size": 100}):
         if job.display_name == display_name:
             return job.name

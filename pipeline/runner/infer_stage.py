@@ -15,18 +15,20 @@ from google import genai
 from google.genai import types
 
 from pipeline.catalog import transport_limits
-from pipeline.errors import BatchJobFailedError
+from pipeline.errors import BatchJobFailedError, GeminiTransientError
 from pipeline.gemini import batch, caching, filebatch, sync
 from pipeline.gemini.client import GeminiConnection, make_client
 from pipeline.gemini.outcomes import RequestOutcome
 from pipeline.gemini.requests import ChunkRequest, generation_config, request_key
-from pipeline.runner.batch_ledger import BatchLedger, LedgerRecord, group_id
+from pipeline.gemini.retry import backoff_delay
+from pipeline.runner.batch_ledger import BatchLedger, LedgerRecord, find_by_display_name, group_id
 from pipeline.runner.context import RunContext
 from pipeline.runner.prepare_stage import chunk_bytes
 from pipeline.runner.state import BatchSubmission, RunManifest
 
 # `auto` sends small runs synchronously: a batch job's turnaround is not worth it for a handful.
 AUTO_SYNC_MAX_REQUESTS = 8
+CREATE_ATTEMPTS = 5
 
 
 def _request_facts(manifest: RunManifest) -> dict[str, dict]:
@@ -156,16 +158,29 @@ def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) 
 
 
 def _create(ctx: RunContext, manifest: RunManifest, client: genai.Client, keys: list[str], transport: str, display_name: str) -> tuple[str, list[str]]:
+    """Create the job, retrying transient errors. An error may hide a job that was created anyway, so
+    before each retry the job is looked up by its display name: found means re-attach, not create."""
     s = ctx.settings
     requests = [_load(ctx, manifest, k) for k in keys]
-    if transport == "files":
-        return filebatch.submit(
-            client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), video_fps=s.video_fps, display_name=display_name
-        )
-    name = batch.submit_inline(
-        client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), video_fps=s.video_fps, display_name=display_name
-    )
-    return name, []
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            if transport == "files":
+                return filebatch.submit(
+                    client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), video_fps=s.video_fps, display_name=display_name
+                )
+            name = batch.submit_inline(
+                client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), video_fps=s.video_fps, display_name=display_name
+            )
+            return name, []
+        except GeminiTransientError as exc:
+            if attempt == CREATE_ATTEMPTS:
+                raise
+            ctx.progress.note(f"{exc}; checking whether the job exists before trying again")
+            time.sleep(backoff_delay(attempt, base=s.create_backoff_seconds))
+            existing = find_by_display_name(client, display_name)
+            if existing is not None:
+                return existing, []
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _record(manifest: RunManifest, outcome: RequestOutcome) -> None:

@@ -59,6 +59,7 @@ class BatchJob:
     results: list[dict] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    final_state: str = SUCCEEDED
 
     @property
     def name(self) -> str:
@@ -104,6 +105,7 @@ class BatchStore:
             requests = self._inline_requests(src, raw_size)
         job_id = f"emu{self._prefix}{next(self._ids):06d}"
         job = BatchJob(job_id, name, str(batch.get("displayName") or job_id), requests, src.get("fileName"))
+        job.final_state = self.final_state  # fixed at creation: a job's fate never changes afterwards
         with self._lock:
             self._jobs[job_id] = job
         if self._on_create:
@@ -214,13 +216,13 @@ class BatchStore:
             return RUNNING
         if job.finished_at is None:
             job.finished_at = job.created + self.pending_s + self.running_s
-        return self.final_state
+        return job.final_state
 
     def _work(self, job: BatchJob, version: str) -> None:
         """Wait out PENDING, then compute every answer once (cancellable between requests)."""
         if job.cancel_event.wait(self.pending_s) or self._stop.is_set():
             return
-        if self.final_state != SUCCEEDED:  # a forced failure computes (and bills) nothing
+        if job.final_state != SUCCEEDED:  # a forced failure computes (and bills) nothing
             with job.lock:
                 job.results = []
             return
