@@ -8,12 +8,16 @@ S3 and Gemini endpoints/credentials are NOT here on purpose: boto3 reads the sta
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.errors import ConfigError
 from pipeline.models import PrepareSettings
+
+if TYPE_CHECKING:
+    from pipeline.tasks import Task
 
 InferenceMode = Literal["batch", "sync", "auto"]
 
@@ -37,9 +41,41 @@ class Settings(BaseSettings):
     audio_sample_rate: int = Field(16000, description="sample rate of prepared audio")
     image_max_px: int = Field(768, ge=64, description="long side of prepared images (768 = one tile)")
     media_resolution: str = Field("MEDIA_RESOLUTION_LOW", description="Gemini media_resolution for the requests")
+    fast_prepare: bool = Field(
+        False,
+        description="decode keyframes only when they are at least video_fps dense (several times faster; "
+        "a sampled frame may be up to one keyframe interval older than its timestamp)",
+    )
+    static_video_fps: float | None = Field(
+        None,
+        gt=0,
+        le=24,
+        description="frame rate for sources whose picture barely changes (slides, screen recordings); "
+        "unset: every source uses video_fps",
+    )
     max_output_tokens: int = Field(4096, gt=0, description="generation cap per request")
+    transport: Literal["auto", "inline", "files"] = Field(
+        "auto", description="batch transport: inline under the 20 MB batch cap, the Files API + JSONL above it (auto)"
+    )
+    max_request_attempts: int = Field(2, ge=1, le=5, description="attempts per request before its item is quarantined")
+    on_batch_failure: Literal["fail", "sync"] = Field(
+        "fail", description="a FAILED/EXPIRED/CANCELLED batch job fails the task, or its requests are sent synchronously"
+    )
+    deadline_minutes: float | None = Field(None, gt=0, description="mode=auto sends synchronously when this is shorter than a batch's expected turnaround")
+    batch_expected_minutes: float = Field(60.0, gt=0, description="typical batch turnaround, used by mode=auto against the deadline")
+    context_cache: bool = Field(True, description="cache the task prompt when it is above the model's minimum cache size")
+    sync_concurrency: int = Field(4, ge=1, le=64, description="concurrent generate_content calls in sync mode")
+    sync_rpm: int | None = Field(None, gt=0, description="client-side requests-per-minute cap in sync mode")
+    sync_tpm: int | None = Field(None, gt=0, description="client-side tokens-per-minute cap in sync mode")
+    create_backoff_seconds: float = Field(2.0, gt=0, description="base of the backoff between batch-create attempts")
     batch_poll_seconds: float = Field(10.0, gt=0, description="how often a batch job is polled")
     batch_timeout_seconds: float = Field(24 * 3600.0, gt=0, description="give up waiting for a batch job after this long")
+    max_failure_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="fail the run (after writing its tables) when (failed + quarantined) / items exceeds this",
+    )
     max_items: int | None = Field(None, description="process at most this many sources (smoke runs)")
     dry_run: bool = Field(False, description="plan and estimate only: no model call, no tables written")
     work_dir: str | None = Field(None, description="local scratch directory (default: a temp dir per stage)")
@@ -51,12 +87,29 @@ class Settings(BaseSettings):
             raise ValueError(f"expected s3://bucket/prefix, got {value!r}")
         return value.rstrip("/")
 
-    def prepare_settings(self) -> PrepareSettings:
-        return PrepareSettings(
-            video_fps=self.video_fps,
-            max_height=self.max_height,
-            keep_audio=self.keep_audio,
-            audio_sample_rate=self.audio_sample_rate,
-            image_max_px=self.image_max_px,
-            media_resolution=self.media_resolution,
-        )
+    def prepare_settings(self, task: Task | None = None) -> PrepareSettings:
+        """The run's downscale settings. With a task: its `prepare_defaults` fill what the user did not
+        set explicitly (env or argument), and audio is dropped when the task does not use it."""
+        values = {
+            "video_fps": self.video_fps,
+            "max_height": self.max_height,
+            "keep_audio": self.keep_audio,
+            "audio_sample_rate": self.audio_sample_rate,
+            "image_max_px": self.image_max_px,
+            "media_resolution": self.media_resolution,
+            "fast": self.fast_prepare,
+            "static_fps": self.static_video_fps,
+        }
+        if task is not None:
+            own = {"fast": "fast_prepare", "static_fps": "static_video_fps"}
+            for key, value in task.prepare_defaults.items():
+                if key not in PrepareSettings.model_fields:
+                    raise ConfigError(
+                        f"task {task.name}: prepare_defaults key {key!r} is not a PrepareSettings field "
+                        f"({', '.join(PrepareSettings.model_fields)})"
+                    )
+                if own.get(key, key) not in self.model_fields_set:
+                    values[key] = value
+            if not task.uses_audio:
+                values["keep_audio"] = False
+        return PrepareSettings(**values)

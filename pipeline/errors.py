@@ -8,6 +8,7 @@ PipelineError
 │   │   ├── UnsupportedMediaError not a media type we handle (text, playlist, ...)
 │   │   └── CorruptMediaError     claims to be media but cannot be decoded
 │   ├── BudgetExceededError       the run's estimate is over its budget; nothing was paid
+│   ├── RunQualityError           too many items failed or were quarantined (tables already written)
 │   └── BatchJobFailedError       a batch job ended FAILED / EXPIRED / CANCELLED
 └── TransientError                retry with backoff: throttling, 5xx, timeouts
     ├── StorageTransientError
@@ -54,6 +55,16 @@ class CorruptMediaError(MediaError):
 
 class BudgetExceededError(TerminalError):
     pass
+
+
+class RunQualityError(TerminalError):
+    """The run wrote its tables, but its failure share is over `Settings.max_failure_share` (or a
+    table-level consistency check failed): raised after commit so analysts still see what went wrong."""
+
+    def __init__(self, message: str, *, failure_share: float, top_reasons: list[tuple[str, int]]) -> None:
+        super().__init__(message)
+        self.failure_share = failure_share
+        self.top_reasons = top_reasons
 
 
 class BatchJobFailedError(TerminalError):

@@ -62,6 +62,9 @@ class ProbeResult(BaseModel):
     audio_stream: int | None = None
     rotation: int = 0
     streams: list[StreamInfo] = Field(default_factory=list)
+    # Video only, from a cheap keyframe look (pipeline.media.profile); None when not measured.
+    keyframe_interval_s: float | None = None  # longest gap between keyframes near the start
+    motion: float | None = None  # share of sampled picture pairs (~1-2 s apart) that visibly changed
 
 
 class ChunkSpec(BaseModel):
@@ -86,6 +89,10 @@ class PrepareSettings(BaseModel):
     audio_bitrate: str = "32k"
     image_max_px: int = 768
     media_resolution: str = "MEDIA_RESOLUTION_LOW"
+    # Decode keyframes only when they are at least video_fps dense (planning turns it off otherwise).
+    fast: bool = False
+    # Frame rate for static pictures (slides, screen recordings); None keeps video_fps for everything.
+    static_fps: float | None = None
 
 
 class TokenEstimate(BaseModel):

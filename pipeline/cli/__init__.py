@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from pipeline.cli.render import RichProgress, console, print_summary
-from pipeline.errors import BudgetExceededError, MediaError, PipelineError
+from pipeline.errors import BudgetExceededError, MediaError, PipelineError, RunQualityError
 
 app = typer.Typer(
     name="media-pipeline",
@@ -222,16 +222,22 @@ def demo(
             console.print(f"samples and ground_truth.json in {media_dir}")
         count = upload_media(store, settings, dt, media_dir)
         console.print(f"uploaded {count} file(s) to {settings.source}/dt={dt.isoformat()}/")
+        quality_error: RunQualityError | None = None
+        summary: RunSummary | None = None
         with RichProgress() as progress:
             try:
-                summary = run_job(settings, dt, progress=progress, store=store)
+                result = run_job(settings, dt, progress=progress, store=store)
+                assert isinstance(result, RunSummary)
+                summary = result
+            except RunQualityError as exc:  # the tables are written: show them, then fail
+                quality_error = exc
             except PipelineError as exc:
                 _fail(str(exc))
-        assert isinstance(summary, RunSummary)
         if out.exists():
             shutil.rmtree(out)
         download_tables(store, S3Location.parse(settings.dest), out)
-    print_summary(summary)
+    if summary is not None:
+        print_summary(summary)
     columns, rows = example_query(out)
     table = Table(title="example query (DuckDB over the output tables)")
     for column in columns:
@@ -240,6 +246,17 @@ def demo(
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
     console.print(f"[bold green]output tables in {out.resolve()}[/] (Hive-partitioned Parquet; try duckdb on {out}/segments/*/*.parquet)")
+    if quality_error is not None:
+        _fail(str(quality_error))
+
+
+def _register_report() -> None:
+    from pipeline.cli.report import report
+
+    app.command(name="report")(report)
+
+
+_register_report()
 
 
 if __name__ == "__main__":

@@ -21,8 +21,12 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        margin_s: float = 0.5,
     ) -> None:
         self.rpm, self.tpm = rpm, tpm
+        # The server stamps a request when it arrives, a little after we do: a slightly longer window
+        # here keeps the two windows from disagreeing at their edges (which would cost a 429).
+        self.window_s = self.WINDOW_S + margin_s
         self._clock, self._sleep = clock, sleep
         self._sent: deque[tuple[float, int]] = deque()
         self._tokens = 0
@@ -30,20 +34,20 @@ class RateLimiter:
         self._paused_until = 0.0
 
     def _expire(self, now: float) -> None:
-        while self._sent and now - self._sent[0][0] >= self.WINDOW_S:
+        while self._sent and now - self._sent[0][0] >= self.window_s:
             self._tokens -= self._sent.popleft()[1]
 
     def _wait_time(self, now: float, tokens: int) -> float:
         waits = [self._paused_until - now]
         if self.rpm is not None and len(self._sent) >= self.rpm:
-            waits.append(self._sent[0][0] + self.WINDOW_S - now)
+            waits.append(self._sent[0][0] + self.window_s - now)
         if self.tpm is not None and self._sent and self._tokens + tokens > self.tpm:
             # free enough of the window's oldest requests to fit this one
             freed, needed = 0, self._tokens + tokens - self.tpm
             for sent_at, sent_tokens in self._sent:
                 freed += sent_tokens
                 if freed >= needed:
-                    waits.append(sent_at + self.WINDOW_S - now)
+                    waits.append(sent_at + self.window_s - now)
                     break
         return max(waits)
 

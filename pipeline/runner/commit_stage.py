@@ -1,24 +1,32 @@
-"""validate + commit + account: answers checked and stitched, every table's partition written, costs
-summed exactly from per-request costs."""
+"""validate + commit + account: answers checked (re-asked once when invalid) and stitched, then every
+table gated by its Great Expectations suite, written under run-specific names and committed for the
+date in one manifest PUT; costs summed exactly from per-request costs."""
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel
 
-from pipeline.catalog import price_table
-from pipeline.cost import request_cost
-from pipeline.gemini.outcomes import RequestOutcome
 from pipeline.models import ItemStatus
+from pipeline.runner import quality
 from pipeline.runner.answers import answer_item, ledger_entry
 from pipeline.runner.context import RunContext
+from pipeline.runner.reask import Sender, reask_invalid
+from pipeline.runner.rows import (
+    answer_rows,
+    cache_storage_rows,
+    failed_item_rows,
+    media_row,
+    request_rows,
+    run_row,
+)
 from pipeline.runner.state import QuarantineRow, RunManifest
-from pipeline.tables import write_partition
+from pipeline.tables import commit, write_file
+from pipeline.validate.frames import validation_frames
+
+ZERO = Decimal("0E-9")
 
 
 class RunSummary(BaseModel):
@@ -33,14 +41,25 @@ class RunSummary(BaseModel):
     items_quarantined: int
     items_reused: int
     requests: int
+    requests_reasked: int = 0
     estimated_cost_usd: Decimal
     cost_usd: Decimal
+    failure_share: float = 0.0
+    validation_success: bool | None = None
+    validation_results: str | None = None
     failures: list[tuple[str, str]]
 
 
-def stage_validate(ctx: RunContext) -> RunManifest:
+def stage_validate(ctx: RunContext, send: Sender | None = None, connection=None) -> RunManifest:  # noqa: ANN001
+    """Record-level validation: each answer against its pydantic model; invalid ones re-asked once
+    (through `send`, or synchronously on `connection` / the environment's Gemini)."""
     manifest = ctx.load()
-    manifest.quarantine = [q for q in manifest.quarantine if q.stage not in ("infer", "validate")]
+    # A retried stage recomputes the rows of items still active; rows of items it quarantined stay.
+    again = {i.source.uri for i in manifest.items if i.active}
+    manifest.quarantine = [
+        q for q in manifest.quarantine if not (q.stage in ("infer", "validate") and q.source_uri in again)
+    ]
+    reask_invalid(ctx, manifest, send, connection)
     for item in manifest.items:
         if item.active:
             manifest.quarantine.extend(answer_item(ctx.task, manifest, item))
@@ -49,166 +68,87 @@ def stage_validate(ctx: RunContext) -> RunManifest:
     return manifest
 
 
-def _request_rows(manifest: RunManifest, on) -> tuple[list[dict[str, Any]], dict[str, Decimal]]:  # noqa: ANN001
-    rows: list[dict[str, Any]] = []
-    per_source: dict[str, Decimal] = defaultdict(Decimal)
-    for key, doc in sorted(manifest.outcomes.items()):
-        outcome = RequestOutcome.from_dict(doc)
-        fact = manifest.requests.get(key, {})
-        cost, version = request_cost(manifest.model, outcome.usage, batch=outcome.mode == "batch", on=on)
-        if not outcome.billed:
-            cost = Decimal("0E-9")
-        per_source[fact.get("source_uri", "")] += cost
-        u = outcome.usage
-        rows.append(
-            {
-                "run_id": manifest.run_id,
-                "request_key": key,
-                "source_uri": fact.get("source_uri", ""),
-                "chunk_index": fact.get("chunk_index"),
-                "chunk_start_s": fact.get("chunk_start_s"),
-                "chunk_end_s": fact.get("chunk_end_s"),
-                "model": manifest.model,
-                "mode": outcome.mode,
-                "batch_job": outcome.batch_job,
-                "status": outcome.status,
-                "finish_reason": outcome.finish_reason,
-                "error": outcome.error,
-                "prompt_tokens_text": u.text,
-                "prompt_tokens_image": u.image,
-                "prompt_tokens_video": u.video,
-                "prompt_tokens_audio": u.audio,
-                "cached_tokens": u.cached,
-                "output_tokens": u.output,
-                "thought_tokens": u.thoughts,
-                "latency_ms": outcome.latency_ms,
-                "cost_usd": cost,
-                "price_table_version": version,
-            }
-        )
-    return rows, per_source
+def _item_tables(manifest: RunManifest, cost_by_source: dict[str, Decimal]) -> dict[str, list[dict]]:
+    tables: dict[str, list[dict]] = {"media": [], "annotations": [], "segments": []}
+    for item in manifest.items:
+        tables["media"].append(media_row(manifest, item, cost_by_source.get(item.source.uri, ZERO)))
+        annotations, segments = answer_rows(manifest, item)
+        tables["annotations"] += annotations
+        tables["segments"] += segments
+    return tables
 
 
 def stage_commit(ctx: RunContext) -> RunSummary:
     manifest = ctx.load()
-    dt = manifest.dt
-    on = ctx.dt
-    request_rows, cost_by_source = _request_rows(manifest, on)
-    media_rows, annotation_rows, segment_rows = [], [], []
-    quarantine: list[QuarantineRow] = list(manifest.quarantine)
-    for item in manifest.items:
-        uri = item.source.uri
-        if item.status == ItemStatus.FAILED:
-            quarantine.append(QuarantineRow(source_uri=uri, stage=item.stage or "probe", reason=item.reason or "failed", detail=item.error))
-        probe = item.probe
-        media_rows.append(
-            {
-                "run_id": manifest.run_id,
-                "source_uri": uri,
-                "sha256": item.source.sha256 or None,
-                "etag": item.source.etag,
-                "media_type": (probe.media_type.value if probe else item.source.sniffed_type.value),
-                "mime_type": item.source.sniffed_mime,
-                "bytes": item.source.bytes,
-                "duration_s": probe.duration_s if probe else None,
-                "width": probe.width if probe else None,
-                "height": probe.height if probe else None,
-                "status": item.status.value,
-                "error": item.error,
-                "chunks": len(item.prepared) if item.active or item.status == ItemStatus.QUARANTINED else 0,
-                "estimated_cost_usd": Decimal(item.estimated_cost_usd),
-                "cost_usd": cost_by_source.get(uri, Decimal("0E-9")),
-                "reused_from_run_id": item.reused_from_run_id,
-            }
+    dt, on = manifest.dt, ctx.dt
+    requests, cost_by_source = request_rows(manifest, on)
+    requests += cache_storage_rows(manifest, on)
+    validator = quality.open_validator(ctx)
+
+    # Gate, pass 1: rows about to be written; failing items are quarantined and lose their answers.
+    candidate = {**_item_tables(manifest, cost_by_source), "requests": requests}
+    gate = quality.check_items(validator, manifest, candidate)
+    gate_rows = quality.gate_quarantine_rows(gate, validation_frames(candidate))
+    tables = {**_item_tables(manifest, cost_by_source), "requests": requests}
+    quarantine: list[QuarantineRow] = [*manifest.quarantine, *failed_item_rows(manifest), *gate_rows]
+    tables["quarantine"] = [{"run_id": manifest.run_id, **q.model_dump()} for q in quarantine]
+
+    # Gate, pass 2: the run row against the final tables.
+    finished = datetime.now(UTC)
+    limit = ctx.settings.max_failure_share
+
+    def runs(validation_success: bool | None) -> dict:
+        return run_row(
+            manifest,
+            on=on,
+            finished_at=finished,
+            requests=requests,
+            max_failure_share=limit,
+            validation_success=validation_success,
         )
-        if item.status != ItemStatus.OK or item.answer is None:
-            continue
-        answer = item.answer
-        annotation_rows.append(
-            {
-                "run_id": manifest.run_id,
-                "source_uri": uri,
-                "sha256": item.source.sha256,
-                "media_type": probe.media_type.value if probe else None,
-                "summary": answer["summary"],
-                "tags": answer["tags"],
-                "language": answer["language"],
-                "model": manifest.model,
-                "task": manifest.task,
-                "task_version": manifest.task_version,
-                "answer_json": json.dumps(answer["answers"]),
-            }
-        )
-        for index, span in enumerate(answer["spans"]):
-            segment_rows.append(
-                {
-                    "run_id": manifest.run_id,
-                    "source_uri": uri,
-                    "segment_index": index,
-                    "start_s": span["start_s"],
-                    "end_s": span["end_s"],
-                    "label": span["label"],
-                    "description": span["description"],
-                    "chunk_indexes": span.get("chunk_indexes"),
-                }
-            )
-        if item.reused_from_run_id is None:
-            ctx.store.put_json(ctx.answer_ledger(item.source.sha256), ledger_entry(manifest, item))
-    quarantine_rows = [{"run_id": manifest.run_id, **q.model_dump()} for q in quarantine]
-    counts = {s: sum(1 for i in manifest.items if i.status == s) for s in ItemStatus}
-    total_cost = sum((r["cost_usd"] for r in request_rows), Decimal("0E-9"))
-    status = "succeeded" if counts[ItemStatus.FAILED] + counts[ItemStatus.QUARANTINED] == 0 else "succeeded_with_failures"
-    run_row = {
-        "run_id": manifest.run_id,
-        "started_at": manifest.started_at,
-        "finished_at": datetime.now(UTC),
-        "model": manifest.model,
-        "task": manifest.task,
-        "task_version": manifest.task_version,
-        "mode": manifest.mode,
-        "source": manifest.source,
-        "items_total": len(manifest.items),
-        "items_ok": counts[ItemStatus.OK],
-        "items_failed": counts[ItemStatus.FAILED],
-        "items_duplicate": counts[ItemStatus.DUPLICATE],
-        "items_quarantined": counts[ItemStatus.QUARANTINED],
-        "requests": len(request_rows),
-        "estimated_cost_usd": Decimal(manifest.estimated_cost_usd),
-        "cost_usd": total_cost,
-        "budget_usd": Decimal(str(manifest.budget_usd)) if manifest.budget_usd is not None else None,
-        "price_table_version": price_table(on).version,
-        "status": status,
-    }
-    tables = {
-        "requests": request_rows,
-        "media": media_rows,
-        "annotations": annotation_rows,
-        "segments": segment_rows,
-        "quarantine": quarantine_rows,
-        "runs": [run_row],  # last: a runs row means the run's partitions are all written
-    }
-    ctx.progress.start("commit", len(tables))
+
+    quality.check_run(validator, gate, {**tables, "runs": [runs(None)]})
+    run = runs(gate.report.success)
+    tables["runs"] = [run]
+
+    ctx.progress.start("commit", len(tables) + 1)
+    written = []
     for name, rows in tables.items():
-        write_partition(ctx.store, ctx.dest, name, dt, manifest.run_id, rows)
+        written.append(write_file(ctx.store, ctx.dest, name, dt, manifest.run_id, rows))
         ctx.progress.advance("commit", f"{name}: {len(rows)} row(s)")
+    commit(ctx.store, ctx.dest, dt, manifest.run_id, written)
+    ctx.progress.advance("commit", f"committed dt={dt}")
+    quality.publish(ctx, validator, gate, run, tables["quarantine"])
+
     for item in manifest.items:
+        if item.status == ItemStatus.OK and item.answer is not None and item.reused_from_run_id is None:
+            ctx.store.put_json(ctx.answer_ledger(item.source.sha256), ledger_entry(manifest, item))
         if item.prepared and item.fingerprint:
             ctx.store.delete_prefix(ctx.chunk_prefix(item))
     manifest.stages_done.append("commit")
     ctx.save(manifest)
+    quality.raise_if_poor(ctx, gate, run, tables["quarantine"])
     return RunSummary(
         run_id=manifest.run_id,
         dt=dt,
         dest=ctx.dest.uri,
-        status=status,
-        items_total=len(manifest.items),
-        items_ok=counts[ItemStatus.OK],
-        items_failed=counts[ItemStatus.FAILED],
-        items_duplicate=counts[ItemStatus.DUPLICATE],
-        items_quarantined=counts[ItemStatus.QUARANTINED],
-        items_reused=sum(1 for i in manifest.items if i.reused_from_run_id),
-        requests=len(request_rows),
-        estimated_cost_usd=Decimal(manifest.estimated_cost_usd),
-        cost_usd=total_cost,
-        failures=[(i.source.uri, i.error or "") for i in manifest.items if i.status in (ItemStatus.FAILED, ItemStatus.QUARANTINED)],
+        status=run["status"],
+        items_total=run["items_total"],
+        items_ok=run["items_ok"],
+        items_failed=run["items_failed"],
+        items_duplicate=run["items_duplicate"],
+        items_quarantined=run["items_quarantined"],
+        items_reused=run["items_reused"],
+        requests=run["requests"],
+        requests_reasked=run["requests_reasked"],
+        estimated_cost_usd=run["estimated_cost_usd"],
+        cost_usd=run["cost_usd"],
+        failure_share=run["failure_share"],
+        validation_success=run["validation_success"],
+        validation_results=quality.results_loc(ctx).uri,
+        failures=[
+            (i.source.uri, i.error or "")
+            for i in manifest.items
+            if i.status in (ItemStatus.FAILED, ItemStatus.QUARANTINED)
+        ],
     )

@@ -36,7 +36,7 @@ def run_job(
             return manifest
         stage_prepare(ctx)
         stage_infer(ctx, connection)
-        stage_validate(ctx)
+        stage_validate(ctx, connection=connection)
         return stage_commit(ctx)
     finally:
         ctx.close()

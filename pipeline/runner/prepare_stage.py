@@ -14,7 +14,10 @@ from pipeline.storage import S3Location
 _INDEX = "chunks.json"
 
 
-def _prepare_item(ctx: RunContext, item: ItemState) -> None:
+def prepare_item(ctx: RunContext, item: ItemState) -> None:
+    """Prepare one item in place (chunks uploaded to the content-keyed staging area, `item.prepared` set,
+    or the item failed with a reason). Touches no manifest: callers that prepare items in parallel
+    (the Airflow DAG's mapped groups) keep their results apart and merge them once."""
     prefix = ctx.chunk_prefix(item)
     cached = ctx.store.get_json_or_none(prefix.join(_INDEX))
     if cached is not None:  # an earlier try (or run) already prepared these exact chunks
@@ -43,7 +46,7 @@ def stage_prepare(ctx: RunContext) -> RunManifest:
     todo = [i for i in manifest.items if i.active]
     ctx.progress.start("prepare", len(todo))
     for item in todo:
-        _prepare_item(ctx, item)
+        prepare_item(ctx, item)
         ctx.progress.advance("prepare", f"{item.source.key.rsplit('/', 1)[-1]}: {len(item.prepared)} chunk(s)")
     manifest.stages_done.append("prepare")
     ctx.save(manifest)

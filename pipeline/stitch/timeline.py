@@ -63,12 +63,13 @@ def stitch(task: Task, chunks: list[ChunkAnswer], *, source_duration_s: float | 
     absolute: list[AbsoluteSpan] = []
     for chunk in chunks:
         for span in chunk.spans:
-            end = chunk.start_s + span.end_s
+            # Millisecond precision, then clipped: rounding must never push a span past the source's end.
+            start = round(chunk.start_s + span.start_s, 3)
+            end = round(chunk.start_s + span.end_s, 3)
             if source_duration_s is not None:
                 end = min(end, source_duration_s)
-            absolute.append(
-                AbsoluteSpan(round(chunk.start_s + span.start_s, 3), round(end, 3), span.label, span.description, [chunk.chunk_index])
-            )
+            if end > start:
+                absolute.append(AbsoluteSpan(start, end, span.label, span.description, [chunk.chunk_index]))
     summaries: list[str] = []
     for chunk in chunks:
         text = task.summary(chunk.answer).strip()

@@ -2,13 +2,21 @@
 
 Add columns freely; never rename or retype one (bump SCHEMA_VERSION when adding). `dt` is the Hive
 partition column: it is in the path (dt=YYYY-MM-DD), not in the files, so engines read it from there.
+Every column is described in sql/README.md (a test fails when one is not).
+
+Strings stay plain `string` in the schema (what Athena/Trino DDL and DuckDB expect); the writer
+dictionary-encodes them in Parquet, where low-cardinality columns (status, media_type, model, ...)
+shrink to a few bytes per row. Timestamps are UTC microseconds.
+
+Version history: 1 walking skeleton; 2 media.reason, requests.reask_of, runs.items_reused /
+requests_reasked / failure_share / validation_success.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MONEY = pa.decimal128(18, 9)  # USD, exact to the nano-dollar: sums add up exactly in every engine
 TS = pa.timestamp("us", tz="UTC")
 STR = pa.string()
@@ -38,6 +46,7 @@ MEDIA = _schema(
         pa.field("cost_usd", MONEY),
         pa.field("reused_from_run_id", STR),
         pa.field("schema_version", pa.int16()),
+        pa.field("reason", STR),
     ],
 )
 
@@ -79,6 +88,7 @@ REQUESTS = _schema(
     [
         pa.field("run_id", STR, nullable=False),
         pa.field("request_key", STR, nullable=False),
+        pa.field("attempt", pa.int16()),
         pa.field("source_uri", STR, nullable=False),
         pa.field("chunk_index", pa.int32()),
         pa.field("chunk_start_s", pa.float64()),
@@ -100,6 +110,7 @@ REQUESTS = _schema(
         pa.field("cost_usd", MONEY),
         pa.field("price_table_version", STR),
         pa.field("schema_version", pa.int16()),
+        pa.field("reask_of", STR),
     ],
 )
 
@@ -126,6 +137,10 @@ RUNS = _schema(
         pa.field("price_table_version", STR),
         pa.field("status", STR, nullable=False),
         pa.field("schema_version", pa.int16()),
+        pa.field("items_reused", pa.int32()),
+        pa.field("requests_reasked", pa.int32()),
+        pa.field("failure_share", pa.float64()),
+        pa.field("validation_success", pa.bool_()),
     ],
 )
 

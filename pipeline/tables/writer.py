@@ -1,15 +1,27 @@
-"""Write one run's rows into the Hive-partitioned Parquet tables under the destination prefix.
+"""Write one run's rows into the Hive-partitioned Parquet tables, and commit them atomically.
 
-Layout: `<dest>/<table>/dt=YYYY-MM-DD/part-<run_id>.parquet`. Tables in REPLACED_PER_RUN hold the
-latest run's view of a date: the new file is written first, then the older files of that partition are
-removed, so a reader sees either the old or the new view of an item, never nothing. `requests` and
-`runs` are ledgers: each run adds its own file and nothing is removed.
+Layout under the destination:
+
+    <table>/dt=YYYY-MM-DD/part-<run_id>.parquet     one file per run, table and date
+    _commits/dt=YYYY-MM-DD.json                     the commit manifest: the files readers may read
+
+A run writes every table's file under its own run-specific name first (invisible to readers that honour
+the manifest), then replaces the date's commit manifest with one PUT: S3 replaces an object atomically,
+so every table of the date switches to the new run at the same instant. Only then are files no longer
+listed deleted. For tables in REPLACED_PER_RUN the manifest lists the new run's file only (a rerun
+replaces the date exactly); for the ledgers (`requests`, `runs`) it lists the earlier files too.
+
+`read_table` and the DuckDB views in sql/ read only listed files. A plain glob over `<table>/dt=*/`
+(Athena, Spark) can see both the old and the new file of a replaced table for the moment between the
+manifest PUT and the cleanup; sql/README.md documents that trade-off.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -18,7 +30,18 @@ import pyarrow.parquet as pq
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables.schemas import REPLACED_PER_RUN, SCHEMA_VERSION, TABLES
 
+# ~128k rows per row group: big enough for scans to read few groups per file (a whole day of one
+# table is usually one group), small enough that engines can split large partitions across workers.
 ROW_GROUP_ROWS = 128 * 1024
+COMMITS_DIR = "_commits"
+SORT_COLUMNS = ("source_uri", "segment_index", "chunk_index", "request_key")
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    table: str
+    path: str  # relative to the destination: "<table>/dt=YYYY-MM-DD/part-<run_id>.parquet"
+    rows: int
 
 
 def to_table(name: str, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
@@ -28,7 +51,7 @@ def to_table(name: str, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     if rows and missing:
         raise ValueError(f"{name}: rows lack required columns {sorted(missing)}")
     table = pa.Table.from_pylist(rows, schema=schema)
-    sort_keys = [(c, "ascending") for c in ("source_uri", "segment_index", "chunk_index") if c in schema.names]
+    sort_keys = [(c, "ascending") for c in SORT_COLUMNS if c in schema.names]
     return table.sort_by(sort_keys) if sort_keys and table.num_rows else table
 
 
@@ -49,28 +72,105 @@ def partition(dest: S3Location, table: str, dt: str) -> S3Location:
     return dest.join(table, f"dt={dt}")
 
 
-def write_partition(store: S3Store, dest: S3Location, name: str, dt: str, run_id: str, rows: list[dict[str, Any]]) -> S3Location:
-    """Write this run's file for one table/date; replace older files where the table is per-run."""
-    part = partition(dest, name, dt)
-    target = part.join(f"part-{run_id}.parquet")
-    store.put_bytes(target, parquet_bytes(to_table(name, rows)), "application/vnd.apache.parquet")
-    if name in REPLACED_PER_RUN:
-        for obj in list(store.list(part)):
-            if obj["Key"] != target.key:
-                store.client.delete_object(Bucket=part.bucket, Key=obj["Key"])
-    return target
+def commit_manifest_loc(dest: S3Location, dt: str) -> S3Location:
+    return dest.join(COMMITS_DIR, f"dt={dt}.json")
+
+
+def read_commit(store: S3Store, dest: S3Location, dt: str) -> dict[str, Any] | None:
+    return store.get_json_or_none(commit_manifest_loc(dest, dt))
+
+
+def write_file(
+    store: S3Store, dest: S3Location, name: str, dt: str, run_id: str, rows: list[dict[str, Any]]
+) -> WrittenFile:
+    """Phase 1: this run's file for one table and date, under a run-specific name no reader lists yet."""
+    path = f"{name}/dt={dt}/part-{run_id}.parquet"
+    table = to_table(name, rows)
+    store.put_bytes(dest.join(path), parquet_bytes(table), "application/vnd.apache.parquet")
+    return WrittenFile(name, path, table.num_rows)
+
+
+def commit(
+    store: S3Store, dest: S3Location, dt: str, run_id: str, written: list[WrittenFile]
+) -> dict[str, Any]:
+    """Phase 2: one PUT of the date's manifest makes `written` the committed view, then old files go.
+
+    Tables not in `written` keep what the previous manifest listed (so `write_partition` can commit
+    one table at a time)."""
+    previous = read_commit(store, dest, dt) or {"files": []}
+    new_tables = {w.table for w in written}
+    files: list[dict[str, Any]] = []
+    for entry in previous["files"]:
+        # Ledgers keep every earlier run's file; replaced tables keep theirs only if not rewritten now.
+        keep = entry["table"] not in new_tables or entry["table"] not in REPLACED_PER_RUN
+        if keep and entry["path"] not in {w.path for w in written}:
+            files.append(entry)
+    files.extend({"table": w.table, "path": w.path, "rows": w.rows, "run_id": run_id} for w in written)
+    doc = {
+        "dt": dt,
+        "run_id": run_id,
+        "committed_at": datetime.now(UTC).isoformat(),
+        "schema_version": SCHEMA_VERSION,
+        "files": sorted(files, key=lambda f: (f["table"], f["path"])),
+    }
+    store.put_json(commit_manifest_loc(dest, dt), doc)
+    _remove_unlisted(store, dest, dt, new_tables, {f["path"] for f in files})
+    return doc
+
+
+def _remove_unlisted(store: S3Store, dest: S3Location, dt: str, tables: set[str], listed: set[str]) -> None:
+    """Delete files of the committed tables that the manifest no longer names (older runs, orphans of
+    a crashed commit). Runs only after the manifest PUT, so manifest readers never miss a file."""
+    prefix = dest.key.rstrip("/") + "/" if dest.key else ""
+    for name in tables:
+        for obj in list(store.list(partition(dest, name, dt))):
+            if obj["Key"].removeprefix(prefix) not in listed:
+                store.client.delete_object(Bucket=dest.bucket, Key=obj["Key"])
+
+
+def write_partition(
+    store: S3Store, dest: S3Location, name: str, dt: str, run_id: str, rows: list[dict[str, Any]]
+) -> S3Location:
+    """Write and commit one table's file (the stage commits all tables at once with `commit`)."""
+    written = write_file(store, dest, name, dt, run_id, rows)
+    commit(store, dest, dt, run_id, [written])
+    return dest.join(written.path)
+
+
+def committed_dates(store: S3Store, dest: S3Location) -> list[str]:
+    dates = []
+    for obj in store.list(dest.join(COMMITS_DIR)):
+        stem = obj["Key"].rsplit("/", 1)[-1]
+        if stem.startswith("dt=") and stem.endswith(".json"):
+            dates.append(stem[3:-5])
+    return sorted(dates)
+
+
+def _listed_files(store: S3Store, dest: S3Location, name: str, dt: str) -> list[str]:
+    doc = read_commit(store, dest, dt)
+    if doc is not None:
+        return [f["path"] for f in doc["files"] if f["table"] == name]
+    # No manifest: a partition written before commit manifests existed; read what is there.
+    prefix = dest.key.rstrip("/") + "/" if dest.key else ""
+    return [
+        o["Key"].removeprefix(prefix)
+        for o in store.list(partition(dest, name, dt))
+        if o["Key"].endswith(".parquet")
+    ]
 
 
 def read_table(store: S3Store, dest: S3Location, name: str, dt: str | None = None) -> pa.Table:
-    """Read a table (one date or all) back through S3; used by the report, the demo and the tests."""
-    prefix = partition(dest, name, dt) if dt else dest.join(name)
+    """Read the committed view of a table (one date or all) back through S3, with its `dt` column."""
+    dates = [dt] if dt else sorted(set(committed_dates(store, dest)) | _partition_dates(store, dest, name))
     tables = []
-    for obj in store.list(prefix):
-        if not obj["Key"].endswith(".parquet"):
-            continue
-        table = pq.read_table(io.BytesIO(store.get_bytes(S3Location(prefix.bucket, obj["Key"]))))
-        part_dt = next((p[3:] for p in obj["Key"].split("/") if p.startswith("dt=")), None)
-        tables.append(table.append_column("dt", pa.array([part_dt] * table.num_rows, pa.string())))
+    for day in dates:
+        for path in _listed_files(store, dest, name, day):
+            table = pq.read_table(io.BytesIO(store.get_bytes(dest.join(path))))
+            tables.append(table.append_column("dt", pa.array([day] * table.num_rows, pa.string())))
     if not tables:
         return TABLES[name].empty_table().append_column("dt", pa.array([], pa.string()))
     return pa.concat_tables(tables, promote_options="default")
+
+
+def _partition_dates(store: S3Store, dest: S3Location, name: str) -> set[str]:
+    return {p[3:] for o in store.list(dest.join(name)) for p in o["Key"].split("/") if p.startswith("dt=")}

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -36,7 +37,9 @@ class Task:
     version: str
     prompt: str
     response_model: type[BaseModel]
-    uses_audio: bool = True
+    uses_audio: bool = True  # False: prepared chunks carry no audio track (not paid for)
+    # PrepareSettings values this task works well with, e.g. {"video_fps": 0.5}; explicit settings win.
+    prepare_defaults: dict[str, Any] = field(default_factory=dict)
     # How an answer maps onto the tables; the defaults read the fields the describe task uses.
     spans: Callable[[BaseModel], list[SpanRow]] = field(default=lambda answer: _default_spans(answer))
     summary: Callable[[BaseModel], str] = field(default=lambda answer: str(getattr(answer, "summary", "") or ""))

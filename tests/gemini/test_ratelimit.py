@@ -15,7 +15,7 @@ class FakeClock:
 
 def test_rpm_spreads_requests_over_the_window() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(rpm=3, tpm=None, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(rpm=3, tpm=None, clock=clock, sleep=clock.sleep, margin_s=0)
     starts = []
     for _ in range(7):
         limiter.acquire()
@@ -29,7 +29,7 @@ def test_rpm_spreads_requests_over_the_window() -> None:
 
 def test_tpm_waits_until_enough_tokens_left_the_window() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(rpm=None, tpm=1000, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(rpm=None, tpm=1000, clock=clock, sleep=clock.sleep, margin_s=0)
     limiter.acquire(600)
     clock.now = 10.0
     limiter.acquire(300)

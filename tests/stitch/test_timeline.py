@@ -39,3 +39,9 @@ def test_same_label_within_one_chunk_stays_two_spans() -> None:
 def test_spans_are_clipped_to_the_source_duration() -> None:
     only = _chunk(0, 90.0, 10.0, [(0, 10.5, "scene: red")], ["red"])
     assert stitch(DESCRIBE, [only], source_duration_s=100.0).spans[0].end_s == 100.0
+
+
+def test_rounding_never_pushes_a_span_past_the_source_end() -> None:
+    only = _chunk(0, 0.0, 8.562756, [(0, 8.562756, "audio: loud")], ["tone"])
+    (span,) = stitch(DESCRIBE, [only], source_duration_s=8.562756).spans
+    assert span.end_s == 8.562756

@@ -1,0 +1,88 @@
+"""Re-ask once: answers that fail their pydantic model are sent again, synchronously, with the
+validation error appended to the prompt. A second failure quarantines the item (pipeline.runner.answers).
+
+The re-ask is a request of its own (key `<key>-reask`, `reask_of` naming the first): both are paid, so
+both stay in the `requests` ledger and in the item's cost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from pipeline.gemini.outcomes import RequestOutcome
+from pipeline.gemini.requests import ChunkRequest
+from pipeline.runner.answers import keys_to_reask, reask_key
+from pipeline.runner.context import RunContext
+from pipeline.runner.prepare_stage import chunk_bytes
+from pipeline.runner.state import RunManifest
+from pipeline.tasks import Task
+
+# (task with the amended prompt, one request) -> its outcome; the default goes through run_sync.
+Sender = Callable[[Task, ChunkRequest], RequestOutcome]
+
+PROMPT_SUFFIX = """
+
+Your previous answer for this media was rejected by validation:
+{error}
+Answer again with JSON that matches the response schema exactly."""
+
+
+def reask_prompt(task: Task, error: str) -> str:
+    return task.prompt + PROMPT_SUFFIX.format(error=error[:1000])
+
+
+def _request(ctx: RunContext, manifest: RunManifest, key: str) -> ChunkRequest:
+    fact = manifest.requests[key]
+    item = next(i for i in manifest.items if i.source.uri == fact["source_uri"])
+    chunk = next(c for c in item.prepared if c.index == fact["chunk_index"])
+    return ChunkRequest(
+        key=reask_key(key),
+        source_uri=item.source.uri,
+        chunk_index=chunk.index,
+        chunk_start_s=chunk.start_s,
+        chunk_duration_s=chunk.duration_s,
+        mime_type=chunk.mime_type,
+        data=chunk_bytes(ctx, chunk),
+    )
+
+
+def sync_sender(ctx: RunContext, connection=None) -> Sender:  # noqa: ANN001 - GeminiConnection | None
+    """Send through pipeline.gemini.sync.run_sync (retries on throttling included)."""
+    from pipeline.gemini import sync
+    from pipeline.gemini.client import GeminiConnection, make_client
+    from pipeline.gemini.requests import generation_config
+
+    s = ctx.settings
+    client = make_client(connection or GeminiConnection.from_env())
+    config = generation_config(
+        ctx.task, media_resolution=s.media_resolution, max_output_tokens=s.max_output_tokens
+    )
+
+    def send(task: Task, request: ChunkRequest) -> RequestOutcome:
+        (outcome,) = sync.run_sync(
+            client, model=s.model, task=task, requests=[request], config=config, video_fps=s.video_fps
+        )
+        return outcome
+
+    return send
+
+
+def reask_invalid(
+    ctx: RunContext, manifest: RunManifest, send: Sender | None = None, connection=None
+) -> list[str]:  # noqa: ANN001
+    """Re-ask every invalid answer once; record the outcomes in the manifest. Returns the keys re-asked."""
+    todo = keys_to_reask(ctx.task, manifest)
+    if not todo:
+        return []
+    send = send or sync_sender(ctx, connection)
+    ctx.progress.start("re-ask", len(todo))
+    for key, error in sorted(todo.items()):
+        request = _request(ctx, manifest, key)
+        outcome = send(dataclasses.replace(ctx.task, prompt=reask_prompt(ctx.task, error)), request)
+        outcome.key = request.key
+        manifest.requests[request.key] = {**manifest.requests[key], "reask_of": key}
+        manifest.outcomes[request.key] = outcome.to_dict()
+        ctx.save(manifest)  # paid: recorded at once, so a retried stage does not ask a third time
+        ctx.progress.advance("re-ask", f"{key}: {outcome.status}")
+    return sorted(todo)

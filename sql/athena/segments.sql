@@ -1,0 +1,26 @@
+-- segments: generated from pipeline/tables/schemas.py (schema_version 2).
+-- Replace s3://YOUR-BUCKET/YOUR-PREFIX with the pipeline's --dest, and the projection range start.
+CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.segments (
+  `run_id` string,
+  `source_uri` string,
+  `segment_index` int,
+  `start_s` double,
+  `end_s` double,
+  `label` string,
+  `description` string,
+  `chunk_indexes` array<int>,
+  `schema_version` smallint
+)
+PARTITIONED BY (dt string)
+STORED AS PARQUET
+LOCATION 's3://YOUR-BUCKET/YOUR-PREFIX/segments/'
+TBLPROPERTIES (
+  'parquet.compression'='ZSTD',
+  'projection.enabled'='true',
+  'projection.dt.type'='date',
+  'projection.dt.format'='yyyy-MM-dd',
+  'projection.dt.range'='2026-01-01,NOW',
+  'projection.dt.interval'='1',
+  'projection.dt.interval.unit'='DAYS',
+  'storage.location.template'='s3://YOUR-BUCKET/YOUR-PREFIX/segments/dt=${dt}/'
+);
