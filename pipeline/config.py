@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     mode: InferenceMode = Field("batch", description="batch (50% price, async), sync (generate_content), auto")
     budget_usd: float | None = Field(None, description="stop before paying when the run's estimate exceeds this")
     max_chunk_seconds: float = Field(120.0, gt=0, description="upper bound on one chunk's duration")
-    overlap_seconds: float = Field(4.0, ge=0, description="overlap between consecutive chunks so boundaries are seen twice")
+    overlap_seconds: float = Field(2.0, ge=0, description="overlap between consecutive chunks so boundaries are seen twice")
     video_fps: float = Field(1.0, gt=0, le=24, description="frame rate chunks are reduced to (and sampled at)")
     max_height: int = Field(360, ge=64, description="chunks are downscaled to at most this many pixels high")
     keep_audio: bool = Field(True, description="keep a mono low-rate audio track in video chunks")
@@ -47,11 +47,11 @@ class Settings(BaseSettings):
         "a sampled frame may be up to one keyframe interval older than its timestamp)",
     )
     static_video_fps: float | None = Field(
-        None,
+        0.5,
         gt=0,
         le=24,
         description="frame rate for sources whose picture barely changes (slides, screen recordings); "
-        "unset: every source uses video_fps",
+        "set it to video_fps to sample every source alike",
     )
     max_output_tokens: int = Field(4096, gt=0, description="generation cap per request")
     transport: Literal["auto", "inline", "files"] = Field(

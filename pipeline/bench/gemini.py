@@ -70,7 +70,6 @@ def sync_throughput(
             task=DESCRIBE,
             requests=requests,
             config=config,
-            video_fps=1.0,
             policy=sync.SyncPolicy(concurrency=concurrency, rpm=rpm),
         )
         elapsed = time.monotonic() - started

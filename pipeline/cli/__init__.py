@@ -117,7 +117,7 @@ def _plan_one(src: str, workdir: Path) -> tuple[Any, Any, Any, Path]:
         plan = plan_media(
             uri,
             result,
-            settings=settings.prepare_settings(),
+            settings=settings.prepare_settings(task),
             model=settings.model,
             max_chunk_seconds=settings.max_chunk_seconds,
             overlap_s=settings.overlap_seconds,

@@ -62,11 +62,10 @@ def submit_inline(
     task: Task,
     requests: list[ChunkRequest],
     config: types.GenerateContentConfig,
-    video_fps: float,
     display_name: str,
 ) -> str:
     inlined = [
-        types.InlinedRequest(contents=contents(task, r, video_fps, prompt_cached=bool(config.cached_content)), config=config, metadata={"key": r.key})
+        types.InlinedRequest(contents=contents(task, r, prompt_cached=bool(config.cached_content)), config=config, metadata={"key": r.key})
         for r in requests
     ]
     try:

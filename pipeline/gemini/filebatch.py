@@ -16,7 +16,7 @@ from google.genai import batches as sdk_batches
 from pipeline.errors import GeminiTransientError, TerminalError
 from pipeline.gemini.client import translate_api_error
 from pipeline.gemini.outcomes import RequestOutcome, outcome_from_response
-from pipeline.gemini.requests import ChunkRequest
+from pipeline.gemini.requests import ChunkRequest, video_metadata
 from pipeline.tasks import Task
 
 FILE_ACTIVE_TIMEOUT_S = 600.0
@@ -40,16 +40,15 @@ def upload(client: genai.Client, data: bytes, *, mime_type: str, display_name: s
     return file
 
 
-def _request_line(client: genai.Client, task: Task, key: str, file: types.File, mime_type: str, config: types.GenerateContentConfig, video_fps: float) -> dict[str, Any]:
-    part = types.Part(file_data=types.FileData(file_uri=file.uri, mime_type=mime_type))
-    if mime_type.startswith("video/") and video_fps != 1.0:
-        part.video_metadata = types.VideoMetadata(fps=video_fps)
+def _request_line(client: genai.Client, task: Task, request: ChunkRequest, file: types.File, config: types.GenerateContentConfig) -> dict[str, Any]:
+    part = types.Part(file_data=types.FileData(file_uri=file.uri, mime_type=request.mime_type))
+    part.video_metadata = video_metadata(request)
     parts = [part] if config.cached_content else [part, types.Part.from_text(text=task.prompt)]
     inlined = types.InlinedRequest(contents=[types.Content(role="user", parts=parts)], config=config)
     # The SDK's own request converter: the JSONL line carries exactly what an inline request would.
     wire = sdk_batches._InlinedRequest_to_mldev(client._api_client, inlined)
     wire = _common.encode_unserializable_types(_common.convert_to_dict(wire))
-    return {"key": key, "request": wire["request"]}
+    return {"key": request.key, "request": wire["request"]}
 
 
 def submit(
@@ -59,7 +58,6 @@ def submit(
     task: Task,
     requests: list[ChunkRequest],
     config: types.GenerateContentConfig,
-    video_fps: float,
     display_name: str,
 ) -> tuple[str, list[str]]:
     """Upload every chunk and the JSONL, create the job. Returns (job name, uploaded file names)."""
@@ -68,7 +66,7 @@ def submit(
     for request in requests:
         file = upload(client, request.data, mime_type=request.mime_type, display_name=f"{display_name}-{request.key}")
         uploaded.append(str(file.name))
-        lines.append(json.dumps(_request_line(client, task, request.key, file, request.mime_type, config, video_fps)))
+        lines.append(json.dumps(_request_line(client, task, request, file, config)))
     jsonl = upload(client, ("\n".join(lines) + "\n").encode(), mime_type="jsonl", display_name=f"{display_name}.jsonl")
     uploaded.append(str(jsonl.name))
     try:

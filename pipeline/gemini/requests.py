@@ -21,6 +21,7 @@ class ChunkRequest:
     mime_type: str
     data: bytes = field(repr=False)
     estimated_prompt_tokens: int = 0
+    video_fps: float = 1.0  # the frame rate the chunk was prepared at: the model samples exactly those frames
 
     @property
     def chunk_end_s(self) -> float:
@@ -32,17 +33,22 @@ def request_key(sha256: str, chunk_index: int, fingerprint: str) -> str:
     return f"{sha256[:16]}-{fingerprint[:8]}-c{chunk_index:03d}"
 
 
-def media_part(request: ChunkRequest, video_fps: float) -> types.Part:
+def video_metadata(request: ChunkRequest) -> types.VideoMetadata | None:
+    """Chunks are already reduced to their frame rate: ask the model to sample every kept frame, no more."""
+    if request.mime_type.startswith("video/") and request.video_fps != 1.0:
+        return types.VideoMetadata(fps=request.video_fps)
+    return None
+
+
+def media_part(request: ChunkRequest) -> types.Part:
     part = types.Part.from_bytes(data=request.data, mime_type=request.mime_type)
-    if request.mime_type.startswith("video/") and video_fps != 1.0:
-        # Chunks are already reduced to video_fps: sample every frame we kept, no more.
-        part.video_metadata = types.VideoMetadata(fps=video_fps)
+    part.video_metadata = video_metadata(request)
     return part
 
 
-def contents(task: Task, request: ChunkRequest, video_fps: float, *, prompt_cached: bool = False) -> list[types.Content]:
+def contents(task: Task, request: ChunkRequest, *, prompt_cached: bool = False) -> list[types.Content]:
     """The media part, then the task's prompt unless the prompt comes from a context cache."""
-    parts = [media_part(request, video_fps)]
+    parts = [media_part(request)]
     if not prompt_cached:
         parts.append(types.Part.from_text(text=task.prompt))
     return [types.Content(role="user", parts=parts)]

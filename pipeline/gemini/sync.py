@@ -35,7 +35,6 @@ def _call(
     task: Task,
     request: ChunkRequest,
     config: types.GenerateContentConfig,
-    video_fps: float,
     policy: SyncPolicy,
     limiter: RateLimiter,
 ) -> RequestOutcome:
@@ -43,7 +42,7 @@ def _call(
         limiter.acquire(request.estimated_prompt_tokens)
         started = time.monotonic()
         try:
-            response = client.models.generate_content(model=model, contents=contents(task, request, video_fps, prompt_cached=bool(config.cached_content)), config=config)
+            response = client.models.generate_content(model=model, contents=contents(task, request, prompt_cached=bool(config.cached_content)), config=config)
         except Exception as exc:
             err = translate_api_error(exc, f"request {request.key}")
             if isinstance(err, GeminiTransientError) and attempt < policy.max_attempts:
@@ -67,11 +66,10 @@ def run_sync(
     task: Task,
     requests: list[ChunkRequest],
     config: types.GenerateContentConfig,
-    video_fps: float,
     policy: SyncPolicy | None = None,
 ) -> list[RequestOutcome]:
     """One outcome per request, in order. Never raises for a single request's failure."""
     policy = policy or SyncPolicy()
     limiter = RateLimiter(policy.rpm, policy.tpm)
     with ThreadPoolExecutor(max_workers=max(1, policy.concurrency)) as pool:
-        return list(pool.map(lambda r: _call(client, model, task, r, config, video_fps, policy, limiter), requests))
+        return list(pool.map(lambda r: _call(client, model, task, r, config, policy, limiter), requests))

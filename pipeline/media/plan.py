@@ -18,6 +18,9 @@ PROMPT_OVERHEAD_TOKENS = 1_000
 VIDEO_BYTES_PER_PIXEL_FRAME = 0.08
 CONTAINER_OVERHEAD = 1.10
 MIN_CHUNK_SECONDS = 1.0
+# A video whose sampled picture changed in at most this share of consecutive samples is static (slides,
+# a screen recording): it is sampled at settings.static_fps.
+STATIC_MAX_MOTION = 0.25
 _ROUND = 3  # chunk boundaries in milliseconds
 
 
@@ -40,6 +43,19 @@ def prepared_image_size(probe: ProbeResult, settings: PrepareSettings) -> tuple[
         return w, h
     scale = settings.image_max_px / long_side
     return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def source_settings(probe: ProbeResult, settings: PrepareSettings) -> PrepareSettings:
+    """The settings this source is prepared (and billed) with: static pictures get static_fps, and
+    keyframes-only decoding stays on only where keyframes are at least one per sampled frame."""
+    if probe.media_type is not MediaType.VIDEO:
+        return settings.model_copy(update={"fast": False})
+    fps = settings.video_fps
+    if settings.static_fps and probe.motion is not None and probe.motion <= STATIC_MAX_MOTION:
+        fps = min(fps, settings.static_fps)
+    interval = probe.keyframe_interval_s
+    fast = settings.fast and interval is not None and interval <= 1.0 / fps + 1e-3
+    return settings.model_copy(update={"video_fps": fps, "fast": fast})
 
 
 def _bitrate_bytes_per_s(bitrate: str) -> float:
@@ -131,7 +147,17 @@ def plan_media(
     prompt_text: str,
     max_output_tokens: int,
 ) -> MediaPlan:
-    """Chunks, downscale settings and token estimate for one source (cost is filled by the cost stage)."""
+    """Chunks, downscale settings and token estimate for one source (cost is filled by the cost stage).
+
+    `plan.settings` are the settings this source really gets (source_settings): send its chunks with
+    `plan.settings.video_fps`. Raises ConfigError for settings the model cannot take."""
+    limit = model_limits(model).output_token_limit
+    if max_output_tokens > limit:
+        raise ConfigError(
+            f"max_output_tokens {max_output_tokens} is over model {model}'s output token limit of {limit} "
+            "(pipeline/catalog/models.json); lower it"
+        )
+    settings = source_settings(probe, settings)
     rules = token_rules(model)
     text = rules.text_tokens(prompt_text)
     output_per_chunk = min(EXPECTED_OUTPUT_TOKENS_PER_CHUNK, max_output_tokens)

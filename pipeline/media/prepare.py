@@ -24,6 +24,7 @@ IMAGE_MIME = "image/jpeg"
 # reads back as 1.232 s, MP3 at 16 kHz as 1.332 s (encoder padding), which breaks the 0.1 s contract.
 AUDIO_CODEC, AUDIO_EXT, AUDIO_MIME = "libopus", "ogg", "audio/ogg"
 X264_PRESET = "veryfast"
+SCALE_FLAGS = "bicubic"
 X264_CRF = "28"
 JPEG_QUALITY = 85
 FFMPEG_MIN_TIMEOUT_S = 120
@@ -50,7 +51,7 @@ def _run_ffmpeg(args: list[str], *, name: str, timeout: float) -> None:
         )
 
 
-def _ffmpeg_base(src: Path) -> list[str]:
+def _ffmpeg_base(src: Path, input_options: tuple[str, ...] = ()) -> list[str]:
     return [
         "ffmpeg",
         "-nostdin",
@@ -60,6 +61,7 @@ def _ffmpeg_base(src: Path) -> list[str]:
         "-y",
         "-protocol_whitelist",
         PROTOCOL_WHITELIST,
+        *input_options,
         "-i",
         str(src),
     ]
@@ -101,17 +103,21 @@ def _av_args(src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path) -> t
         # fps: eof_action=pass keeps the one frame of a sub-second clip; tpad repeats the last frame so
         # the last chunk has frames up to the source's end even when its last frame is long (trim cuts
         # the padding off again).
+        # Everything before the split passes frame references (no pixel work besides decoding);
+        # each branch scales only the frames its select keeps (~video_fps), which keeps the pass at
+        # about the cost of decoding alone.
         graph.append(
             f"[0:{probe.video_stream}]yadif=mode=send_frame:deint=interlaced,"
             f"fps={timing_fps:g}:eof_action=pass,tpad=stop_mode=clone:stop_duration={TAIL_PAD_S:g},"
-            f"scale={w}:{h}:flags=bicubic,setsar=1,format=yuv420p,split={n}{labels}"
+            f"split={n}{labels}"
         )
         # trim keeps only frames that END by the chunk end, so the last kept one starts within two periods
         window = 2.0 / timing_fps
         for i, c in enumerate(chunks):
             graph.append(
                 f"[vs{i}]trim=start={_fmt(c.start_s)}:end={_fmt(c.end_s)},setpts=PTS-STARTPTS,"
-                f"{_select_expr(settings.video_fps, c.duration_s, window)}[v{i}]"
+                f"{_select_expr(settings.video_fps, c.duration_s, window)},"
+                f"scale={w}:{h}:flags={SCALE_FLAGS},setsar=1,format=yuv420p[v{i}]"
             )
     if with_audio:
         labels = "".join(f"[as{i}]" for i in range(n))
@@ -124,7 +130,10 @@ def _av_args(src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path) -> t
                 f"[as{i}]atrim=start={_fmt(c.start_s)}:end={_fmt(c.end_s)},asetpts=PTS-STARTPTS[a{i}]"
             )
 
-    args = _ffmpeg_base(src) + ["-filter_complex", ";".join(graph)]
+    # Fast mode: the decoder skips every non-key frame (planning allows it only where keyframes are at
+    # least one per sampled frame); the timing grid above still makes every chunk exact.
+    input_options = ("-skip_frame", "nokey") if is_video and settings.fast else ()
+    args = _ffmpeg_base(src, input_options) + ["-filter_complex", ";".join(graph)]
     paths: list[Path] = []
     for i in range(n):
         if is_video:

@@ -207,8 +207,9 @@ def check_head(head: bytes, name: str, source: str | None = None) -> None:
         )
 
 
-def probe(path: str | Path, *, source: str | None = None) -> ProbeResult:
-    """ffprobe `path` and decide its media type, display size, duration and the streams to use.
+def probe(path: str | Path, *, source: str | None = None, profile: bool = True) -> ProbeResult:
+    """ffprobe `path` and decide its media type, display size, duration and the streams to use; for a
+    video also (profile=True) its keyframe spacing and how much its picture changes (media.profile).
 
     Raises UnsupportedMediaError (not media at all), CorruptMediaError (cannot be read), or
     MediaError reason 'image_too_large' (decompression-bomb guard)."""
@@ -249,7 +250,13 @@ def probe(path: str | Path, *, source: str | None = None) -> ProbeResult:
             reason="probe_timeout",
             source=source,
         ) from exc
-    return _decide(data, path, name, source)
+    result = _decide(data, path, name, source)
+    if profile and result.media_type is MediaType.VIDEO and result.video_stream is not None:
+        from pipeline.media.profile import profile_video
+
+        found = profile_video(path, result.video_stream, result.duration_s or 0.0)
+        result.keyframe_interval_s, result.motion = found.keyframe_interval_s, found.motion
+    return result
 
 
 def _decide(data: dict, path: Path, name: str, source: str | None) -> ProbeResult:

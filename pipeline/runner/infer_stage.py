@@ -67,6 +67,7 @@ def _load(ctx: RunContext, manifest: RunManifest, key: str) -> ChunkRequest:
         mime_type=chunk.mime_type,
         data=chunk_bytes(ctx, chunk),
         estimated_prompt_tokens=int(fact.get("estimated_prompt_tokens", 0)),
+        video_fps=item.plan.settings.video_fps if item.plan else ctx.settings.video_fps,
     )
 
 
@@ -166,10 +167,10 @@ def _create(ctx: RunContext, manifest: RunManifest, client: genai.Client, keys: 
         try:
             if transport == "files":
                 return filebatch.submit(
-                    client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), video_fps=s.video_fps, display_name=display_name
+                    client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), display_name=display_name
                 )
             name = batch.submit_inline(
-                client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), video_fps=s.video_fps, display_name=display_name
+                client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), display_name=display_name
             )
             return name, []
         except GeminiTransientError as exc:
@@ -260,7 +261,7 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
             ctx.progress.note(f"retrying {retries} failed request(s) synchronously")
         _ensure_prompt_cache(ctx, manifest, client)
         requests = [_load(ctx, manifest, k) for k in keys]
-        for outcome in sync.run_sync(client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), video_fps=s.video_fps, policy=policy):
+        for outcome in sync.run_sync(client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), policy=policy):
             _record(manifest, outcome)
             ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
         ctx.save(manifest)

@@ -24,7 +24,7 @@ def settings_fingerprint(ctx: RunContext) -> str:
     """What decides the prepared bytes and the request: equal fingerprints give equal chunks."""
     s = ctx.settings
     doc = {
-        "prepare": ctx.settings.prepare_settings().model_dump(),
+        "prepare": ctx.settings.prepare_settings(ctx.task).model_dump(),
         "max_chunk_seconds": s.max_chunk_seconds,
         "overlap_seconds": s.overlap_seconds,
         "model": s.model,
@@ -80,7 +80,7 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str]) -> None:
         item.plan = plan_media(
             item.source.uri,
             result,
-            settings=s.prepare_settings(),
+            settings=s.prepare_settings(ctx.task),
             model=s.model,
             max_chunk_seconds=s.max_chunk_seconds,
             overlap_s=s.overlap_seconds,

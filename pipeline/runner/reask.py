@@ -44,6 +44,7 @@ def _request(ctx: RunContext, manifest: RunManifest, key: str) -> ChunkRequest:
         chunk_duration_s=chunk.duration_s,
         mime_type=chunk.mime_type,
         data=chunk_bytes(ctx, chunk),
+        video_fps=item.plan.settings.video_fps if item.plan else ctx.settings.video_fps,
     )
 
 
@@ -61,7 +62,7 @@ def sync_sender(ctx: RunContext, connection=None) -> Sender:  # noqa: ANN001 - G
 
     def send(task: Task, request: ChunkRequest) -> RequestOutcome:
         (outcome,) = sync.run_sync(
-            client, model=s.model, task=task, requests=[request], config=config, video_fps=s.video_fps
+            client, model=s.model, task=task, requests=[request], config=config
         )
         return outcome
 

@@ -136,7 +136,15 @@ def _video_args(
         f"sine=frequency={TONE_HZ}:sample_rate={AUDIO_RATE}:duration={duration:.3f}",
     ]
     n = len(scenes)
-    graph = "".join(f"[{i}:v]" for i in range(n)) + f"concat=n={n}:v=1:a=0,format=yuv420p[v];"
+    # A box crosses every scene, as something always moves in real footage: the samples are video, not
+    # slides (static-content detection must not lower their frame rate). It covers ~2% of the frame and
+    # is always fully inside it, so a scene's mean (dominant) colour stays the same while it moves.
+    side = h // 5
+    moving_box = (
+        f"color=c=gray:s={side}x{side}:r={VIDEO_FPS}:d={duration:.3f}[box];"
+        f"[scenes][box]overlay=x='mod(t*{w // 8}\\,{w - side})':y={h // 2 - side // 2}:eval=frame:shortest=1,"
+    )
+    graph = "".join(f"[{i}:v]" for i in range(n)) + f"concat=n={n}:v=1:a=0[scenes];" + moving_box + "format=yuv420p[v];"
     graph += f"[{n}:a]{_tone_filter(spans)}[a]"
     args += [
         "-filter_complex",
