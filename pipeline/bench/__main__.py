@@ -26,6 +26,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cache-dir", type=Path, default=default_cache_dir(), help="where generated sources are kept"
     )
     p.add_argument("--repeat", type=int, default=1, help="best of N runs for the decode floor and prepares")
+    p.add_argument("--skip-gemini", action="store_true", help="skip the Gemini-stage benchmark (~3 min)")
     p.add_argument("--out", type=Path, default=Path("bench-results.json"))
     return p.parse_args(argv)
 
@@ -42,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         repeat=args.repeat,
     )
     started = time.perf_counter()
-    rows, details = run_bench(cfg, log=lambda msg: print(f"[bench] {msg}", flush=True))
+    log = lambda msg: print(f"[bench] {msg}", flush=True)  # noqa: E731
+    rows, details = run_bench(cfg, log=log)
+    if not args.skip_gemini:
+        from pipeline.bench.gemini import run_gemini_bench
+
+        rows += run_gemini_bench(log)
     table = format_table(rows)
     print()
     print(table)

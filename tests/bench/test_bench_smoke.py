@@ -9,7 +9,7 @@ from pipeline.bench.__main__ import main
 
 def test_bench_runs_on_a_tiny_source(tmp_path):
     out = tmp_path / "bench-results.json"
-    argv = ["--duration", "4", "--size", "160x90", "--big-mb", "2", "--naive-seconds", "4"]
+    argv = ["--duration", "4", "--size", "160x90", "--big-mb", "2", "--naive-seconds", "4", "--skip-gemini"]
     code = main([*argv, "--cache-dir", str(tmp_path / "cache"), "--out", str(out)])
     doc = json.loads(out.read_text())
     assert code == (1 if doc["failed"] else 0)
