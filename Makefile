@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup demo test test-fast test-e2e bench check fmt clean
+.PHONY: help setup demo test test-fast test-e2e bench check fmt clean services test-tools
 
 help:
 	@echo "make demo   - run the nightly job on embedded S3 + the Gemini emulator, tables in ./demo-output"
@@ -17,7 +17,7 @@ setup:
 demo: setup
 	$(BIN)/media-pipeline demo
 
-test: setup
+test: setup services test-tools
 	$(BIN)/pytest
 
 test-fast: setup
@@ -36,6 +36,12 @@ check: setup
 fmt: setup
 	$(BIN)/ruff format pipeline dags tests
 	$(BIN)/ruff check --fix pipeline dags tests
+
+services:
+	@scripts/ci-services.sh
+
+test-tools:
+	@scripts/ensure-test-tools.sh
 
 clean:
 	rm -rf demo-output .pytest_cache

@@ -1,7 +1,12 @@
 """media_pipeline: every night, the previous day's media from S3 through Gemini into Parquet.
 
-discover -> plan (probe, chunks, estimate, budget guard) -> prepare (ffmpeg) -> infer (Gemini batch)
--> validate (stitch + pydantic) -> commit (tables + costs). All logic lives in the `pipeline` package.
+discover -> plan (probe, chunks, estimate, budget guard) -> paying (dry-run gate) -> item_groups
+-> prepare (ffmpeg, mapped over item groups) -> merge_prepared -> infer (Gemini batch, deferred)
+-> validate (stitch + pydantic) -> commit (tables + costs, Asset event).
+
+Wiring only: the work lives in the `pipeline` package (pipeline.runner stages, pipeline.airflow glue).
+S3 comes from the `aws_default` connection, Gemini from `gemini_default`; pools `ffmpeg` and
+`gemini_api` cap concurrent media work and Gemini calls (create them: see README "Operations").
 """
 
 from __future__ import annotations
@@ -9,14 +14,34 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import (
+    AsyncCallback,
+    CronDataIntervalTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    dag,
+    get_current_context,
+    task,
+)
+
+from pipeline.airflow.assets import MEDIA_TABLES
+from pipeline.airflow.callbacks import on_task_failure, run_overdue
+from pipeline.airflow.operators import GeminiBatchInferOperator
 
 DEFAULT_ARGS = {
-    "retries": 2,
+    "retries": 2,  # TransientError (throttling, 5xx, timeouts) retries; TerminalError fails at once
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
+    "on_failure_callback": on_task_failure,
+    "execution_timeout": timedelta(minutes=30),  # overridden where a task may take longer
 }
+S3_URI = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
+
+
+def _p(default, types, description, **schema):  # noqa: ANN001, ANN202 - a nullable Param, briefly
+    return Param(default, type=["null", *types], description=description, **schema)
 
 
 @dag(
@@ -28,16 +53,45 @@ DEFAULT_ARGS = {
     max_active_runs=4,
     default_args=DEFAULT_ARGS,
     tags=["media", "gemini"],
+    doc_md=__doc__,
+    deadline=DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(hours=20),
+        callback=AsyncCallback(run_overdue),
+    ),
     params={
-        "date": Param(None, type=["null", "string"], format="date", description="override the data date (manual runs)"),
-        "source": Param(None, type=["null", "string"], description="s3://bucket/prefix with dt= partitions"),
-        "dest": Param(None, type=["null", "string"], description="s3://bucket/prefix for the tables"),
-        "model": Param(None, type=["null", "string"], description="Gemini model id"),
-        "task": Param(None, type=["null", "string"], description="task name (describe, or package.module:TASK)"),
-        "mode": Param(None, type=["null", "string"], enum=[None, "batch", "sync", "auto"], description="inference mode"),
-        "budget_usd": Param(None, type=["null", "number"], minimum=0, description="stop before paying above this"),
-        "max_items": Param(None, type=["null", "integer"], minimum=1, description="process at most N objects"),
-        "dry_run": Param(False, type="boolean", description="plan and estimate only"),
+        "date": _p(
+            None, ["string"], "data date YYYY-MM-DD for manual runs without a logical date", format="date"
+        ),
+        "source": _p(
+            None, ["string"], "s3://bucket/prefix holding dt=YYYY-MM-DD/ partitions", pattern=S3_URI
+        ),
+        "dest": _p(None, ["string"], "s3://bucket/prefix the tables are written under", pattern=S3_URI),
+        "model": _p(
+            None, ["string"], "Gemini model id, e.g. gemini-2.5-flash", pattern=r"^gemini-[a-z0-9.\-]+$"
+        ),
+        "task": _p(None, ["string"], "task name (describe) or package.module:TASK"),
+        "mode": _p(
+            None,
+            ["string"],
+            "inference mode: batch (50% price), sync, auto",
+            enum=[None, "batch", "sync", "auto"],
+        ),
+        "budget_usd": _p(
+            None, ["number"], "fail before paying when the estimate exceeds this (USD)", minimum=0
+        ),
+        "max_items": _p(None, ["integer"], "process at most N objects (smoke runs)", minimum=1),
+        "max_chunk_seconds": _p(
+            None, ["number"], "upper bound on one chunk (s)", exclusiveMinimum=0, maximum=3600
+        ),
+        "video_fps": _p(None, ["number"], "frame rate chunks are reduced to", exclusiveMinimum=0, maximum=24),
+        "max_height": _p(
+            None, ["integer"], "downscale chunks to at most this height (px)", minimum=64, maximum=2160
+        ),
+        "keep_audio": _p(None, ["boolean"], "keep a mono low-rate audio track in video chunks"),
+        "dry_run": Param(
+            False, type="boolean", description="plan and estimate only: no model call, no tables"
+        ),
     },
 )
 def media_pipeline():
@@ -49,27 +103,49 @@ def media_pipeline():
 
         return len(run_stage(stage_discover, get_current_context()).items)
 
-    @task(execution_timeout=timedelta(hours=2))
-    def plan(_: int) -> str:
+    @task(execution_timeout=timedelta(hours=2), multiple_outputs=False)
+    def plan(_: int) -> dict:
+        from pipeline.airflow.callbacks import budget_warning
         from pipeline.runner import stage_plan
+        from pipeline.runner.plan_stage import BUDGET_WARNING_SHARE
 
-        return run_stage(stage_plan, get_current_context()).estimated_cost_usd
+        context = get_current_context()
+        manifest = run_stage(stage_plan, context)
+        estimate, budget = float(manifest.estimated_cost_usd), manifest.budget_usd
+        if budget and estimate >= budget * BUDGET_WARNING_SHARE:
+            budget_warning(context, manifest.estimated_cost_usd, budget, estimate / budget)
+        return {"estimated_cost_usd": manifest.estimated_cost_usd, "budget_usd": budget}
 
     @task.short_circuit
-    def paying(_: str) -> bool:
+    def paying(_: dict) -> bool:
         return not get_current_context()["params"].get("dry_run")
 
-    @task(execution_timeout=timedelta(hours=4))
-    def prepare() -> None:
-        from pipeline.runner import stage_prepare
+    @task
+    def item_groups() -> list[str]:
+        from pipeline.airflow.groups import plan_groups
 
-        run_stage(stage_prepare, get_current_context())
+        return run_stage(lambda ctx: plan_groups(ctx.load()), get_current_context())
 
-    @task(execution_timeout=timedelta(hours=26))
-    def infer() -> None:
-        from pipeline.runner import stage_infer
+    @task(
+        pool="ffmpeg",
+        execution_timeout=timedelta(hours=2),
+        map_index_template="items {{ group_id }}",
+        multiple_outputs=False,
+    )
+    def prepare(group_id: str) -> dict:
+        from pipeline.airflow.groups import prepare_group
 
-        run_stage(stage_infer, get_current_context())
+        return run_stage(lambda ctx: prepare_group(ctx, group_id), get_current_context())
+
+    @task(trigger_rule="none_failed", execution_timeout=timedelta(hours=1))
+    def merge_prepared() -> None:
+        from pipeline.airflow.groups import merge_groups
+
+        run_stage(merge_groups, get_current_context())
+
+    infer = GeminiBatchInferOperator(
+        task_id="infer", pool="gemini_api", execution_timeout=timedelta(hours=26)
+    )
 
     @task(execution_timeout=timedelta(hours=1))
     def validate() -> None:
@@ -77,14 +153,19 @@ def media_pipeline():
 
         run_stage(stage_validate, get_current_context())
 
-    @task(execution_timeout=timedelta(hours=1))
+    @task(outlets=[MEDIA_TABLES], execution_timeout=timedelta(hours=1), multiple_outputs=False)
     def commit() -> dict:
+        from pipeline.airflow.assets import event_extra
         from pipeline.runner import stage_commit
 
-        return run_stage(stage_commit, get_current_context()).model_dump(mode="json")
+        context = get_current_context()
+        summary = run_stage(stage_commit, context).model_dump(mode="json")
+        context["outlet_events"][MEDIA_TABLES].extra = event_extra(summary)
+        return summary
 
-    gate = paying(plan(discover()))
-    gate >> prepare() >> infer() >> validate() >> commit()
+    groups = item_groups()
+    paying(plan(discover())) >> groups
+    prepare.expand(group_id=groups) >> merge_prepared() >> infer >> validate() >> commit()
 
 
 media_pipeline()

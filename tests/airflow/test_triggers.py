@@ -1,0 +1,93 @@
+"""GeminiBatchTrigger: serializes to ids only, and polls real batch jobs on the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from pipeline.airflow.triggers import GeminiBatchTrigger
+
+
+def test_serialization() -> None:
+    trigger = GeminiBatchTrigger(
+        job_names=["batches/a", "batches/b"],
+        gemini_conn_id="gemini_x",
+        poll_seconds=5,
+        max_poll_seconds=60,
+        timeout_seconds=120,
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "pipeline.airflow.triggers.GeminiBatchTrigger"
+    assert kwargs == {
+        "job_names": ["batches/a", "batches/b"],
+        "gemini_conn_id": "gemini_x",
+        "poll_seconds": 5,
+        "max_poll_seconds": 60,
+        "timeout_seconds": 120,
+    }
+    json.dumps(kwargs)  # stored in the metadata DB: plain JSON, no client, no secret
+    rebuilt = GeminiBatchTrigger(**kwargs)
+    assert rebuilt.serialize() == (classpath, kwargs)
+
+
+def first_event(trigger: GeminiBatchTrigger) -> dict:
+    async def run() -> dict:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("no event")
+
+    return asyncio.run(asyncio.wait_for(run(), timeout=60))
+
+
+def submit(services, count: int = 1) -> list[str]:  # noqa: ANN001
+    from google import genai
+    from google.genai import types
+
+    client = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=services.gemini_base_url))
+    names = []
+    for n in range(count):
+        job = client.batches.create(
+            model="gemini-2.5-flash",
+            src=[types.InlinedRequest(contents="Say hi", metadata={"key": f"k{n}"})],
+            config=types.CreateBatchJobConfig(display_name=f"trigger-test-{n}"),
+        )
+        names.append(job.name)
+    return names
+
+
+@pytest.fixture
+def gemini_conn(services, monkeypatch):  # noqa: ANN001, ANN201
+    conn = {
+        "conn_type": "generic",
+        "password": "emulator-key",
+        "extra": {"base_url": services.gemini_base_url},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_GEMINI_TEST", json.dumps(conn))
+    return "gemini_test"
+
+
+def test_run_waits_until_every_job_succeeded(services, gemini_conn) -> None:  # noqa: ANN001
+    names = submit(services, 2)
+    event = first_event(GeminiBatchTrigger(job_names=names, gemini_conn_id=gemini_conn, poll_seconds=0.2))
+    assert event["status"] == "success", event
+    assert event["states"] == dict.fromkeys(names, "JOB_STATE_SUCCEEDED")
+
+
+def test_unknown_job_is_an_error_event_not_a_crash(services, gemini_conn) -> None:  # noqa: ANN001
+    event = first_event(
+        GeminiBatchTrigger(job_names=["batches/does-not-exist"], gemini_conn_id=gemini_conn, poll_seconds=0.2)
+    )
+    assert event["status"] == "error"
+    assert "batches/does-not-exist" in event["message"]
+
+
+def test_timeout_event(services, gemini_conn) -> None:  # noqa: ANN001
+    names = submit(services)
+    event = first_event(
+        GeminiBatchTrigger(
+            job_names=names, gemini_conn_id=gemini_conn, poll_seconds=0.05, timeout_seconds=0.01
+        )
+    )
+    assert event["status"] in ("timeout", "success")
