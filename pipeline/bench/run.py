@@ -22,7 +22,7 @@ from pathlib import Path
 from pipeline.bench import sources
 from pipeline.bench.tokens import Billed, bill_naive, bill_prepared
 from pipeline.config import Settings
-from pipeline.media import plan_media, prepare_media, probe
+from pipeline.media import plan_for_run, prepare_media, probe
 from pipeline.models import MediaPlan, PreparedChunk, ProbeResult
 from pipeline.tasks import DESCRIBE, Task
 
@@ -91,16 +91,7 @@ def decode_floor(src: Path) -> Timed:
 
 
 def plan_for(src: Path, result: ProbeResult, settings: Settings, task: Task) -> MediaPlan:
-    return plan_media(
-        str(src),
-        result,
-        settings=settings.prepare_settings(task),
-        model=settings.model,
-        max_chunk_seconds=settings.max_chunk_seconds,
-        overlap_s=settings.overlap_seconds,
-        prompt_text=task.prompt,
-        max_output_tokens=settings.max_output_tokens,
-    )
+    return plan_for_run(str(src), result, settings, task)
 
 
 def naive_reencode(src: Path, plan: MediaPlan, span_s: float, out_dir: Path) -> tuple[Timed, float]:

@@ -105,7 +105,7 @@ def _local_or_s3(src: str, workdir: Path) -> tuple[Path, str]:
 
 def _plan_one(src: str, workdir: Path) -> tuple[Any, Any, Any, Path]:
     from pipeline.cost import estimate_cost
-    from pipeline.media import plan_media, probe, verify_decodable
+    from pipeline.media import plan_for_run, probe, verify_decodable
     from pipeline.tasks import get_task
 
     settings = _settings()
@@ -114,16 +114,7 @@ def _plan_one(src: str, workdir: Path) -> tuple[Any, Any, Any, Path]:
         result = probe(path, source=uri)
         verify_decodable(path, result, source=uri)
         task = get_task(settings.task)
-        plan = plan_media(
-            uri,
-            result,
-            settings=settings.prepare_settings(task),
-            model=settings.model,
-            max_chunk_seconds=settings.max_chunk_seconds,
-            overlap_s=settings.overlap_seconds,
-            prompt_text=task.prompt,
-            max_output_tokens=settings.max_output_tokens,
-        )
+        plan = plan_for_run(uri, result, settings, task)
     except MediaError as exc:
         _fail(str(exc), 2)
     plan.estimated_cost_usd = float(estimate_cost(settings.model, plan.estimate, batch=settings.mode != "sync"))

@@ -1,6 +1,7 @@
 """Probe, plan and prepare media: ffprobe/ffmpeg and Pillow behind typed functions."""
 
 from pipeline.media.plan import (
+    plan_for_run,
     plan_media,
     prepared_image_size,
     prepared_video_size,
@@ -14,6 +15,7 @@ from pipeline.media.sniff import SNIFF_BYTES, sniff
 __all__ = [
     "SNIFF_BYTES",
     "check_head",
+    "plan_for_run",
     "plan_media",
     "prepare_media",
     "prepared_image_size",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from pipeline.catalog import model_limits, token_rules, transport_limits
 from pipeline.errors import ConfigError
@@ -22,6 +23,11 @@ MIN_CHUNK_SECONDS = 1.0
 # a screen recording): it is sampled at settings.static_fps.
 STATIC_MAX_MOTION = 0.25
 _ROUND = 3  # chunk boundaries in milliseconds
+
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+    from pipeline.tasks import Task
 
 
 def prepared_video_size(probe: ProbeResult, settings: PrepareSettings) -> tuple[int, int]:
@@ -199,4 +205,18 @@ def plan_media(
         chunks=chunks,
         settings=settings,
         estimate=estimate,
+    )
+
+
+def plan_for_run(source_uri: str, probe: ProbeResult, settings: Settings, task: Task) -> MediaPlan:
+    """plan_media with a run's settings and task: the one place they are turned into planning limits."""
+    return plan_media(
+        source_uri,
+        probe,
+        settings=settings.prepare_settings(task),
+        model=settings.model,
+        max_chunk_seconds=settings.max_chunk_seconds,
+        overlap_s=settings.overlap_seconds,
+        prompt_text=task.prompt,
+        max_output_tokens=settings.max_output_tokens,
     )

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pipeline.cost import estimate_cost
 from pipeline.discover import discover
 from pipeline.errors import BudgetExceededError, MediaError
-from pipeline.media import SNIFF_BYTES, check_head, plan_media, probe, verify_decodable
+from pipeline.media import SNIFF_BYTES, check_head, plan_for_run, probe, verify_decodable
 from pipeline.models import ItemStatus, MediaType
 from pipeline.runner.context import RunContext
 from pipeline.runner.state import ItemState, RunManifest
@@ -77,16 +77,7 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str]) -> None:
         return
     s = ctx.settings
     try:
-        item.plan = plan_media(
-            item.source.uri,
-            result,
-            settings=s.prepare_settings(ctx.task),
-            model=s.model,
-            max_chunk_seconds=s.max_chunk_seconds,
-            overlap_s=s.overlap_seconds,
-            prompt_text=ctx.task.prompt,
-            max_output_tokens=s.max_output_tokens,
-        )
+        item.plan = plan_for_run(item.source.uri, result, s, ctx.task)
     except MediaError as exc:
         item.fail("plan", exc.reason, str(exc))
         return

@@ -147,7 +147,7 @@ def test_generate_content_and_count_tokens(emu, client, http):
         DESCRIBE, media_resolution="MEDIA_RESOLUTION_LOW", max_output_tokens=2048
     )
     client.models.generate_content(
-        model=MODEL, contents=pipeline_requests.contents(DESCRIBE, chunk(), 1.0), config=cfg
+        model=MODEL, contents=pipeline_requests.contents(DESCRIBE, chunk()), config=cfg
     )
     body = last(emu, lambda r: r["path"].endswith(":generateContent"))["body"]
     # the pipeline's request as the SDK sends it: camelCase envelope, schema + resolution in generationConfig
@@ -219,7 +219,7 @@ def test_batch_shapes_and_requests(emu, client, http):
     )
     inlined = [
         types.InlinedRequest(
-            contents=pipeline_requests.contents(DESCRIBE, chunk(k), 1.0), config=cfg, metadata={"key": k}
+            contents=pipeline_requests.contents(DESCRIBE, chunk(k)), config=cfg, metadata={"key": k}
         )
         for k in ("k1", "k2")
     ]
