@@ -6,6 +6,7 @@ message that names the file and the fix; nothing else escapes from here.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,13 @@ def _last_lines(stderr: bytes | str | None, n: int = 1) -> str:
     if not stderr:
         return "no frame decoded, no error printed"
     text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # ffmpeg prefixes errors with the local path it read ("/tmp/.../x.mp4: Invalid data ..."): that
+    # scratch path means nothing to the user, the message already names the source.
+    lines = [_LOCAL_PATH_PREFIX.sub("", ln.strip()) for ln in text.splitlines() if ln.strip()]
     return " | ".join(lines[-n:]) if lines else "no frame decoded, no error printed"
+
+
+_LOCAL_PATH_PREFIX = re.compile(r"^/\S+?: ")
 
 
 def _float(value: Any) -> float | None:
