@@ -27,20 +27,36 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MEDIA_PIPELINE_", extra="ignore")
 
-    source: str = Field("s3://media-inbox/incoming", description="s3://bucket/prefix holding dt=YYYY-MM-DD/ partitions of media")
-    dest: str = Field("s3://media-results/gemini", description="s3://bucket/prefix the tables (and _staging/) are written under")
+    source: str = Field(
+        "s3://media-inbox/incoming",
+        description="s3://bucket/prefix holding dt=YYYY-MM-DD/ partitions of media",
+    )
+    dest: str = Field(
+        "s3://media-results/gemini",
+        description="s3://bucket/prefix the tables (and _staging/) are written under",
+    )
     model: str = Field("gemini-2.5-flash", description="Gemini model id (see pipeline/catalog/models.json)")
     task: str = Field("describe", description="name of the task (prompt + response model + version) to ask")
-    mode: InferenceMode = Field("batch", description="batch (50% price, async), sync (generate_content), auto")
-    budget_usd: float | None = Field(None, description="stop before paying when the run's estimate exceeds this")
+    mode: InferenceMode = Field(
+        "batch", description="batch (50% price, async), sync (generate_content), auto"
+    )
+    budget_usd: float | None = Field(
+        None, description="stop before paying when the run's estimate exceeds this"
+    )
     max_chunk_seconds: float = Field(120.0, gt=0, description="upper bound on one chunk's duration")
-    overlap_seconds: float = Field(2.0, ge=0, description="overlap between consecutive chunks so boundaries are seen twice")
-    video_fps: float = Field(1.0, gt=0, le=24, description="frame rate chunks are reduced to (and sampled at)")
+    overlap_seconds: float = Field(
+        2.0, ge=0, description="overlap between consecutive chunks so boundaries are seen twice"
+    )
+    video_fps: float = Field(
+        1.0, gt=0, le=24, description="frame rate chunks are reduced to (and sampled at)"
+    )
     max_height: int = Field(360, ge=64, description="chunks are downscaled to at most this many pixels high")
     keep_audio: bool = Field(True, description="keep a mono low-rate audio track in video chunks")
     audio_sample_rate: int = Field(16000, description="sample rate of prepared audio")
     image_max_px: int = Field(768, ge=64, description="long side of prepared images (768 = one tile)")
-    media_resolution: str = Field("MEDIA_RESOLUTION_LOW", description="Gemini media_resolution for the requests")
+    media_resolution: str = Field(
+        "MEDIA_RESOLUTION_LOW", description="Gemini media_resolution for the requests"
+    )
     fast_prepare: bool = Field(
         False,
         description="decode keyframes only when they are at least video_fps dense (several times faster; "
@@ -55,21 +71,39 @@ class Settings(BaseSettings):
     )
     max_output_tokens: int = Field(4096, gt=0, description="generation cap per request")
     transport: Literal["auto", "inline", "files"] = Field(
-        "auto", description="batch transport: inline under the 20 MB batch cap, the Files API + JSONL above it (auto)"
+        "auto",
+        description="batch transport: inline under the 20 MB batch cap, the Files API + JSONL above it (auto)",
     )
-    max_request_attempts: int = Field(2, ge=1, le=5, description="attempts per request before its item is quarantined")
+    max_request_attempts: int = Field(
+        2, ge=1, le=5, description="attempts per request before its item is quarantined"
+    )
     on_batch_failure: Literal["fail", "sync"] = Field(
-        "fail", description="a FAILED/EXPIRED/CANCELLED batch job fails the task, or its requests are sent synchronously"
+        "fail",
+        description="a FAILED/EXPIRED/CANCELLED batch job fails the task, or its requests are sent synchronously",
     )
-    deadline_minutes: float | None = Field(None, gt=0, description="mode=auto sends synchronously when this is shorter than a batch's expected turnaround")
-    batch_expected_minutes: float = Field(60.0, gt=0, description="typical batch turnaround, used by mode=auto against the deadline")
-    context_cache: bool = Field(True, description="cache the task prompt when it is above the model's minimum cache size")
-    sync_concurrency: int = Field(4, ge=1, le=64, description="concurrent generate_content calls in sync mode")
+    deadline_minutes: float | None = Field(
+        None,
+        gt=0,
+        description="mode=auto sends synchronously when this is shorter than a batch's expected turnaround",
+    )
+    batch_expected_minutes: float = Field(
+        60.0, gt=0, description="typical batch turnaround, used by mode=auto against the deadline"
+    )
+    context_cache: bool = Field(
+        True, description="cache the task prompt when it is above the model's minimum cache size"
+    )
+    sync_concurrency: int = Field(
+        4, ge=1, le=64, description="concurrent generate_content calls in sync mode"
+    )
     sync_rpm: int | None = Field(None, gt=0, description="client-side requests-per-minute cap in sync mode")
     sync_tpm: int | None = Field(None, gt=0, description="client-side tokens-per-minute cap in sync mode")
-    create_backoff_seconds: float = Field(2.0, gt=0, description="base of the backoff between batch-create attempts")
+    create_backoff_seconds: float = Field(
+        2.0, gt=0, description="base of the backoff between batch-create attempts"
+    )
     batch_poll_seconds: float = Field(10.0, gt=0, description="how often a batch job is polled")
-    batch_timeout_seconds: float = Field(24 * 3600.0, gt=0, description="give up waiting for a batch job after this long")
+    batch_timeout_seconds: float = Field(
+        24 * 3600.0, gt=0, description="give up waiting for a batch job after this long"
+    )
     max_failure_share: float = Field(
         0.5,
         ge=0,

@@ -58,7 +58,9 @@ def embedded_services(*, batch_delay_s: float = 1.0, set_env: bool = True) -> It
     port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto.start()
-    emulator = GeminiEmulator(EmulatorConfig(batch_pending_s=batch_delay_s / 3, batch_running_s=batch_delay_s * 2 / 3)).start()
+    emulator = GeminiEmulator(
+        EmulatorConfig(batch_pending_s=batch_delay_s / 3, batch_running_s=batch_delay_s * 2 / 3)
+    ).start()
     services = EmbeddedServices(f"http://127.0.0.1:{port}", emulator.base_url, emulator)
     saved = {k: os.environ.get(k) for k in services.env()}
     if set_env:

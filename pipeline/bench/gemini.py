@@ -72,8 +72,20 @@ def sync_throughput(
     efficiency = bound / elapsed
     share_429 = throttled / max(received, 1)
     return [
-        Row("sync rate / limit-bound rate", round(efficiency, 3), 0.9, at_most=False, note=f"{n} requests in {elapsed:.1f}s, bound {bound:.1f}s"),
-        Row("sync share of requests answered 429", round(share_429, 4), 0.049, unit="", note=f"{throttled} of {received}"),
+        Row(
+            "sync rate / limit-bound rate",
+            round(efficiency, 3),
+            0.9,
+            at_most=False,
+            note=f"{n} requests in {elapsed:.1f}s, bound {bound:.1f}s",
+        ),
+        Row(
+            "sync share of requests answered 429",
+            round(share_429, 4),
+            0.049,
+            unit="",
+            note=f"{throttled} of {received}",
+        ),
         Row("sync requests not answered", n - ok, 0, unit="", note=f"{ok} of {n} answered"),
     ]
 
@@ -118,9 +130,27 @@ def fault_mix(media_dir: Path | None = None) -> list[Row]:
     injected = sum(stats.get("faults_injected", {}).values())
     lost = uploaded - media_rows
     return [
-        Row("fault mix: items lost", lost, 0, unit="", note=f"{injected} faults injected over {summary.requests} requests"),
-        Row("fault mix: batch jobs created beyond one", stats["batch_jobs_created"] - 1, 0, unit="", note="a job created twice is paid twice"),
-        Row("fault mix: items answered ok", summary.items_ok, None, unit="", note=f"{summary.items_quarantined} quarantined, {summary.items_failed} failed input"),
+        Row(
+            "fault mix: items lost",
+            lost,
+            0,
+            unit="",
+            note=f"{injected} faults injected over {summary.requests} requests",
+        ),
+        Row(
+            "fault mix: batch jobs created beyond one",
+            stats["batch_jobs_created"] - 1,
+            0,
+            unit="",
+            note="a job created twice is paid twice",
+        ),
+        Row(
+            "fault mix: items answered ok",
+            summary.items_ok,
+            None,
+            unit="",
+            note=f"{summary.items_quarantined} quarantined, {summary.items_failed} failed input",
+        ),
     ]
 
 

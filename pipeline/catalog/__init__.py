@@ -34,15 +34,24 @@ class TokenRules(BaseModel):
 
     def image_tokens(self, width: int, height: int, resolution: str = "MEDIA_RESOLUTION_UNSPECIFIED") -> int:
         if self.image_tokens_by_resolution is not None:
-            return self.image_tokens_by_resolution.get(resolution, self.image_tokens_by_resolution["MEDIA_RESOLUTION_UNSPECIFIED"])
-        assert self.image_small_max_px and self.image_tile_px and self.image_tokens_per_tile and self.image_tokens_small
+            return self.image_tokens_by_resolution.get(
+                resolution, self.image_tokens_by_resolution["MEDIA_RESOLUTION_UNSPECIFIED"]
+            )
+        assert (
+            self.image_small_max_px
+            and self.image_tile_px
+            and self.image_tokens_per_tile
+            and self.image_tokens_small
+        )
         if width <= self.image_small_max_px and height <= self.image_small_max_px:
             return self.image_tokens_small
         tiles = math.ceil(width / self.image_tile_px) * math.ceil(height / self.image_tile_px)
         return tiles * self.image_tokens_per_tile
 
     def frame_tokens(self, resolution: str = "MEDIA_RESOLUTION_UNSPECIFIED") -> int:
-        return self.video_frame_tokens.get(resolution, self.video_frame_tokens["MEDIA_RESOLUTION_UNSPECIFIED"])
+        return self.video_frame_tokens.get(
+            resolution, self.video_frame_tokens["MEDIA_RESOLUTION_UNSPECIFIED"]
+        )
 
     @staticmethod
     def frames_sampled(duration_s: float, fps: float) -> int:
@@ -51,7 +60,9 @@ class TokenRules(BaseModel):
             return 1
         return max(1, math.ceil(round(duration_s * fps, 6)))
 
-    def video_tokens(self, duration_s: float, fps: float, resolution: str = "MEDIA_RESOLUTION_UNSPECIFIED") -> int:
+    def video_tokens(
+        self, duration_s: float, fps: float, resolution: str = "MEDIA_RESOLUTION_UNSPECIFIED"
+    ) -> int:
         return self.frames_sampled(duration_s, fps) * self.frame_tokens(resolution)
 
     def audio_tokens(self, duration_s: float) -> int:

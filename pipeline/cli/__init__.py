@@ -52,18 +52,25 @@ def _fail(message: str, code: int = 1) -> None:
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log every step")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
 
 
 @app.command()
 def run(
     date_: DateOpt = None,
-    source: Annotated[str | None, typer.Option(help="s3://bucket/prefix with dt=YYYY-MM-DD/ partitions")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="s3://bucket/prefix with dt=YYYY-MM-DD/ partitions")
+    ] = None,
     dest: Annotated[str | None, typer.Option(help="s3://bucket/prefix for the tables")] = None,
     mode: Annotated[str | None, typer.Option(help="batch | sync | auto")] = None,
     model: Annotated[str | None, typer.Option(help="Gemini model id")] = None,
     task: Annotated[str | None, typer.Option(help="task name or package.module:TASK")] = None,
-    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="stop before paying when the estimate exceeds this")] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option("--budget-usd", help="stop before paying when the estimate exceeds this")
+    ] = None,
     max_items: Annotated[int | None, typer.Option(help="process at most N objects")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and estimate only; no model call")] = False,
     run_id: Annotated[str | None, typer.Option(help="reuse a run id to resume an interrupted run")] = None,
@@ -72,7 +79,14 @@ def run(
     from pipeline.runner import RunSummary, run_job
 
     settings = _settings(
-        source=source, dest=dest, mode=mode, model=model, task=task, budget_usd=budget_usd, max_items=max_items, dry_run=dry_run or None
+        source=source,
+        dest=dest,
+        mode=mode,
+        model=model,
+        task=task,
+        budget_usd=budget_usd,
+        max_items=max_items,
+        dry_run=dry_run or None,
     )
     try:
         with RichProgress() as progress:
@@ -84,9 +98,13 @@ def run(
     if isinstance(result, RunSummary):
         print_summary(result)
     else:
-        console.print(f"dry run {result.run_id}: estimated ${float(result.estimated_cost_usd):.6f} for {len(result.items)} object(s)")
+        console.print(
+            f"dry run {result.run_id}: estimated ${float(result.estimated_cost_usd):.6f} for {len(result.items)} object(s)"
+        )
         for item in result.items:
-            console.print(f"  {item.source.uri}: {item.status.value} ${float(item.estimated_cost_usd):.6f} {item.error or ''}")
+            console.print(
+                f"  {item.source.uri}: {item.status.value} ${float(item.estimated_cost_usd):.6f} {item.error or ''}"
+            )
 
 
 def _local_or_s3(src: str, workdir: Path) -> tuple[Path, str]:
@@ -117,7 +135,9 @@ def _plan_one(src: str, workdir: Path) -> tuple[Any, Any, Any, Path]:
         plan = plan_for_run(uri, result, settings, task)
     except MediaError as exc:
         _fail(str(exc), 2)
-    plan.estimated_cost_usd = float(estimate_cost(settings.model, plan.estimate, batch=settings.mode != "sync"))
+    plan.estimated_cost_usd = float(
+        estimate_cost(settings.model, plan.estimate, batch=settings.mode != "sync")
+    )
     return settings, result, plan, path
 
 
@@ -131,18 +151,27 @@ def plan(
 
     with tempfile.TemporaryDirectory() as tmp:
         settings, result, media_plan, _ = _plan_one(src, Path(tmp))
-    doc = {"model": settings.model, "mode": settings.mode, "probe": result.model_dump(mode="json"), "plan": media_plan.model_dump(mode="json")}
+    doc = {
+        "model": settings.model,
+        "mode": settings.mode,
+        "probe": result.model_dump(mode="json"),
+        "plan": media_plan.model_dump(mode="json"),
+    }
     if as_json:
         print(json.dumps(doc, indent=2))
         return
-    table = Table(title=f"{src}: {result.media_type.value}, {result.duration_s or 0:.2f}s, {result.width}x{result.height}")
+    table = Table(
+        title=f"{src}: {result.media_type.value}, {result.duration_s or 0:.2f}s, {result.width}x{result.height}"
+    )
     for column in ("chunk", "start_s", "end_s"):
         table.add_column(column, justify="right")
     for chunk in media_plan.chunks:
         table.add_row(str(chunk.index), f"{chunk.start_s:.2f}", f"{chunk.end_s:.2f}")
     console.print(table)
     e = media_plan.estimate
-    console.print(f"tokens: text {e.text}, image {e.image}, video {e.video}, audio {e.audio}, output ~{e.output}")
+    console.print(
+        f"tokens: text {e.text}, image {e.image}, video {e.video}, audio {e.audio}, output ~{e.output}"
+    )
     console.print(f"estimated cost ({settings.model}, {settings.mode}): ${media_plan.estimated_cost_usd:.6f}")
 
 
@@ -160,10 +189,16 @@ def prepare(
         chunks = prepare_media(path, media_plan, result, out)
     except MediaError as exc:
         _fail(str(exc), 2)
-    doc = {"plan": media_plan.model_dump(mode="json"), "probe": result.model_dump(mode="json"), "chunks": [c.model_dump(mode="json") for c in chunks]}
+    doc = {
+        "plan": media_plan.model_dump(mode="json"),
+        "probe": result.model_dump(mode="json"),
+        "chunks": [c.model_dump(mode="json") for c in chunks],
+    }
     (out / "plan.json").write_text(json.dumps(doc, indent=2))
     for chunk in chunks:
-        console.print(f"chunk {chunk.index}: start {chunk.start_s:.3f}s, {chunk.duration_s:.3f}s, {chunk.bytes} bytes -> {chunk.path}")
+        console.print(
+            f"chunk {chunk.index}: start {chunk.start_s:.3f}s, {chunk.duration_s:.3f}s, {chunk.bytes} bytes -> {chunk.path}"
+        )
     console.print(f"plan: {out / 'plan.json'}")
 
 
@@ -186,8 +221,12 @@ def emulator(
 
 @app.command()
 def demo(
-    media: Annotated[Path | None, typer.Option("--media", help="run on your own files instead of the generated samples")] = None,
-    out: Annotated[Path, typer.Option("--out", help="where the output tables are copied")] = Path("demo-output"),
+    media: Annotated[
+        Path | None, typer.Option("--media", help="run on your own files instead of the generated samples")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="where the output tables are copied")] = Path(
+        "demo-output"
+    ),
     date_: DateOpt = None,
 ) -> None:
     """The whole job on embedded S3 (moto) and the Gemini emulator, then the tables in --out."""
@@ -200,7 +239,9 @@ def demo(
     if media is not None and not media.is_dir():
         _fail(f"--media {media}: not a directory")
     with embedded_services() as services:
-        console.print(f"embedded S3 (moto) at {services.s3_endpoint}; Gemini emulator (offline test double) at {services.gemini_base_url}")
+        console.print(
+            f"embedded S3 (moto) at {services.s3_endpoint}; Gemini emulator (offline test double) at {services.gemini_base_url}"
+        )
         settings = _settings(mode="batch", batch_poll_seconds=0.5)
         store = S3Store()
         media_dir = media
@@ -236,7 +277,9 @@ def demo(
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
-    console.print(f"[bold green]output tables in {out.resolve()}[/] (Hive-partitioned Parquet; try duckdb on {out}/segments/*/*.parquet)")
+    console.print(
+        f"[bold green]output tables in {out.resolve()}[/] (Hive-partitioned Parquet; try duckdb on {out}/segments/*/*.parquet)"
+    )
     if quality_error is not None:
         _fail(str(quality_error))
 

@@ -25,6 +25,7 @@ LEFT JOIN seg USING (source_uri)
 GROUP BY ALL ORDER BY ALL
 """
 
+
 def upload_media(store: S3Store, settings: Settings, dt: date, media_dir: Path) -> int:
     source = S3Location.parse(settings.source)
     store.ensure_bucket(source.bucket)

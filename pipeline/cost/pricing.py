@@ -91,7 +91,8 @@ def request_cost(model: str, usage: Usage, *, batch: bool, on: date | None = Non
     other_uncached = max(0, usage.prompt_total - usage.audio - cached_other)
     discount = Decimal(str(table.batch_discount)) if batch else Decimal(1)
     total = (
-        (Decimal(other_uncached) * Decimal(str(rate_in)) + Decimal(audio_uncached) * Decimal(str(rate_audio))) * discount
+        (Decimal(other_uncached) * Decimal(str(rate_in)) + Decimal(audio_uncached) * Decimal(str(rate_audio)))
+        * discount
         + Decimal(cached_other) * Decimal(str(rate_cache))
         + Decimal(usage.cached_audio) * Decimal(str(rate_cache_audio))
         + Decimal(usage.output + usage.thoughts) * Decimal(str(rate_out)) * discount
@@ -100,12 +101,22 @@ def request_cost(model: str, usage: Usage, *, batch: bool, on: date | None = Non
 
 
 def estimate_cost(model: str, estimate: TokenEstimate, *, batch: bool, on: date | None = None) -> Decimal:
-    usage = Usage(text=estimate.text, image=estimate.image, video=estimate.video, audio=estimate.audio, output=estimate.output)
+    usage = Usage(
+        text=estimate.text,
+        image=estimate.image,
+        video=estimate.video,
+        audio=estimate.audio,
+        output=estimate.output,
+    )
     return request_cost(model, usage, batch=batch, on=on)[0]
 
 
-def cache_storage_cost(model: str, tokens: int, seconds: float, *, on: date | None = None) -> tuple[Decimal, str]:
+def cache_storage_cost(
+    model: str, tokens: int, seconds: float, *, on: date | None = None
+) -> tuple[Decimal, str]:
     """USD for holding `tokens` in a context cache for `seconds` (billed per token-hour)."""
     table, price = model_price(model, on)
     hours = Decimal(str(seconds)) / Decimal(3600)
-    return to_usd(Decimal(tokens) * hours * Decimal(str(price.cache_storage_per_hour)) / _MILLION), table.version
+    return to_usd(
+        Decimal(tokens) * hours * Decimal(str(price.cache_storage_per_hour)) / _MILLION
+    ), table.version

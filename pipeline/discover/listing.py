@@ -15,7 +15,9 @@ def date_prefix(source: S3Location, dt: date) -> S3Location:
     return source.join(f"dt={dt.isoformat()}")
 
 
-def discover(store: S3Store, source: S3Location, dt: date, *, max_items: int | None = None) -> list[SourceObject]:
+def discover(
+    store: S3Store, source: S3Location, dt: date, *, max_items: int | None = None
+) -> list[SourceObject]:
     """Every object under the date's partition, sorted by key; hidden files and markers skipped."""
     prefix = date_prefix(source, dt)
     found: list[SourceObject] = []

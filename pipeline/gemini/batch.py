@@ -11,7 +11,6 @@ from collections.abc import Callable
 from google import genai
 from google.genai import types
 
-from pipeline.catalog import transport_limits
 from pipeline.errors import BatchJobFailedError, GeminiTransientError
 from pipeline.gemini.client import translate_api_error
 from pipeline.gemini.outcomes import RequestOutcome, outcome_from_response
@@ -29,28 +28,6 @@ def inline_wire_bytes(data_bytes: int, prompt: str) -> int:
     return int(data_bytes * _BASE64_OVERHEAD) + len(prompt.encode()) + _JSON_OVERHEAD_BYTES
 
 
-def group_for_inline(
-    sizes: dict[str, int], prompt: str, limit: int | None = None
-) -> tuple[list[list[str]], list[str]]:
-    """Request keys grouped (in order) into batches under the inline cap, and the keys too big for any
-    inline batch (the caller sends those another way)."""
-    cap = limit or transport_limits().batch_inline_total_max_bytes
-    groups: list[list[str]] = []
-    oversized: list[str] = []
-    size = 0
-    for key, data_bytes in sizes.items():
-        wire = inline_wire_bytes(data_bytes, prompt)
-        if wire > cap:
-            oversized.append(key)
-            continue
-        if not groups or size + wire > cap:
-            groups.append([])
-            size = 0
-        groups[-1].append(key)
-        size += wire
-    return groups, oversized
-
-
 def state_name(job: types.BatchJob) -> str:
     return str(getattr(job.state, "name", job.state))
 
@@ -65,7 +42,11 @@ def submit_inline(
     display_name: str,
 ) -> str:
     inlined = [
-        types.InlinedRequest(contents=contents(task, r, prompt_cached=bool(config.cached_content)), config=config, metadata={"key": r.key})
+        types.InlinedRequest(
+            contents=contents(task, r, prompt_cached=bool(config.cached_content)),
+            config=config,
+            metadata={"key": r.key},
+        )
         for r in requests
     ]
     try:

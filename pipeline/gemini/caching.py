@@ -35,11 +35,15 @@ def prompt_contents(task: Task) -> list[types.Content]:
     return [types.Content(role="user", parts=[types.Part.from_text(text=task.prompt)])]
 
 
-def create(client: genai.Client, *, model: str, task: Task, ttl_seconds: float, display_name: str) -> PromptCache:
+def create(
+    client: genai.Client, *, model: str, task: Task, ttl_seconds: float, display_name: str
+) -> PromptCache:
     try:
         cache = client.caches.create(
             model=model,
-            config=types.CreateCachedContentConfig(contents=prompt_contents(task), ttl=f"{int(ttl_seconds)}s", display_name=display_name),
+            config=types.CreateCachedContentConfig(
+                contents=prompt_contents(task), ttl=f"{int(ttl_seconds)}s", display_name=display_name
+            ),
         )
     except Exception as exc:
         raise translate_api_error(exc, f"caching the prompt of task {task.name}") from exc

@@ -25,22 +25,35 @@ FILE_ACTIVE_TIMEOUT_S = 600.0
 def upload(client: genai.Client, data: bytes, *, mime_type: str, display_name: str) -> types.File:
     """Upload bytes and wait until the service has processed them (video goes PROCESSING -> ACTIVE)."""
     try:
-        file = client.files.upload(file=io.BytesIO(data), config=types.UploadFileConfig(mime_type=mime_type, display_name=display_name))
+        file = client.files.upload(
+            file=io.BytesIO(data),
+            config=types.UploadFileConfig(mime_type=mime_type, display_name=display_name),
+        )
     except Exception as exc:
         raise translate_api_error(exc, f"uploading {display_name}") from exc
     started, delay = time.monotonic(), 0.2
     while str(getattr(file.state, "name", file.state)) == "PROCESSING":
         if time.monotonic() - started > FILE_ACTIVE_TIMEOUT_S:
-            raise GeminiTransientError(f"{file.name} ({display_name}) still PROCESSING after {FILE_ACTIVE_TIMEOUT_S:.0f}s")
+            raise GeminiTransientError(
+                f"{file.name} ({display_name}) still PROCESSING after {FILE_ACTIVE_TIMEOUT_S:.0f}s"
+            )
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
         file = client.files.get(name=file.name)
     if str(getattr(file.state, "name", file.state)) != "ACTIVE":
-        raise TerminalError(f"the Files API rejected {display_name}: {file.name} is {file.state} ({file.error})")
+        raise TerminalError(
+            f"the Files API rejected {display_name}: {file.name} is {file.state} ({file.error})"
+        )
     return file
 
 
-def _request_line(client: genai.Client, task: Task, request: ChunkRequest, file: types.File, config: types.GenerateContentConfig) -> dict[str, Any]:
+def _request_line(
+    client: genai.Client,
+    task: Task,
+    request: ChunkRequest,
+    file: types.File,
+    config: types.GenerateContentConfig,
+) -> dict[str, Any]:
     part = types.Part(file_data=types.FileData(file_uri=file.uri, mime_type=request.mime_type))
     part.video_metadata = video_metadata(request)
     parts = [part] if config.cached_content else [part, types.Part.from_text(text=task.prompt)]
@@ -64,19 +77,27 @@ def submit(
     uploaded: list[str] = []
     lines: list[str] = []
     for request in requests:
-        file = upload(client, request.data, mime_type=request.mime_type, display_name=f"{display_name}-{request.key}")
+        file = upload(
+            client, request.data, mime_type=request.mime_type, display_name=f"{display_name}-{request.key}"
+        )
         uploaded.append(str(file.name))
         lines.append(json.dumps(_request_line(client, task, request, file, config)))
-    jsonl = upload(client, ("\n".join(lines) + "\n").encode(), mime_type="jsonl", display_name=f"{display_name}.jsonl")
+    jsonl = upload(
+        client, ("\n".join(lines) + "\n").encode(), mime_type="jsonl", display_name=f"{display_name}.jsonl"
+    )
     uploaded.append(str(jsonl.name))
     try:
-        job = client.batches.create(model=model, src=jsonl.name, config=types.CreateBatchJobConfig(display_name=display_name))
+        job = client.batches.create(
+            model=model, src=jsonl.name, config=types.CreateBatchJobConfig(display_name=display_name)
+        )
     except Exception as exc:
         raise translate_api_error(exc, f"creating batch job {display_name}") from exc
     return str(job.name), uploaded
 
 
-def collect(client: genai.Client, job: types.BatchJob, keys: list[str], *, elapsed_ms: int | None) -> list[RequestOutcome]:
+def collect(
+    client: genai.Client, job: types.BatchJob, keys: list[str], *, elapsed_ms: int | None
+) -> list[RequestOutcome]:
     """Download the results file and turn each line into an outcome; a missing key is an error outcome."""
     if job.dest is None or not job.dest.file_name:
         raise TerminalError(f"batch job {job.name} succeeded without a results file")
@@ -93,15 +114,30 @@ def collect(client: genai.Client, job: types.BatchJob, keys: list[str], *, elaps
         if doc.get("error"):
             error = doc["error"]
             outcomes[key] = RequestOutcome(
-                key=key, mode="batch", status="error", error=f"{error.get('code')}: {error.get('message')}", batch_job=job.name, billed=False
+                key=key,
+                mode="batch",
+                status="error",
+                error=f"{error.get('code')}: {error.get('message')}",
+                batch_job=job.name,
+                billed=False,
             )
             continue
         response = types.GenerateContentResponse._from_response(
             response=sdk_batches._GenerateContentResponse_from_mldev(doc.get("response", {})), kwargs={}
         )
-        outcomes[key] = outcome_from_response(key, response, mode="batch", latency_ms=elapsed_ms, batch_job=job.name)
+        outcomes[key] = outcome_from_response(
+            key, response, mode="batch", latency_ms=elapsed_ms, batch_job=job.name
+        )
     return [
-        outcomes.get(k) or RequestOutcome(key=k, mode="batch", status="error", error="no line in the results file", batch_job=job.name, billed=False)
+        outcomes.get(k)
+        or RequestOutcome(
+            key=k,
+            mode="batch",
+            status="error",
+            error="no line in the results file",
+            batch_job=job.name,
+            billed=False,
+        )
         for k in keys
     ]
 

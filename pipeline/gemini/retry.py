@@ -22,6 +22,8 @@ def server_retry_delay(exc: Exception) -> float | None:
     return None
 
 
-def backoff_delay(attempt: int, *, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None) -> float:
+def backoff_delay(
+    attempt: int, *, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None
+) -> float:
     """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
     return (rng or random).uniform(0, min(cap, base * 2 ** (attempt - 1)))

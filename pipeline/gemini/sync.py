@@ -42,7 +42,11 @@ def _call(
         limiter.acquire(request.estimated_prompt_tokens)
         started = time.monotonic()
         try:
-            response = client.models.generate_content(model=model, contents=contents(task, request, prompt_cached=bool(config.cached_content)), config=config)
+            response = client.models.generate_content(
+                model=model,
+                contents=contents(task, request, prompt_cached=bool(config.cached_content)),
+                config=config,
+            )
         except Exception as exc:
             err = translate_api_error(exc, f"request {request.key}")
             if isinstance(err, GeminiTransientError) and attempt < policy.max_attempts:

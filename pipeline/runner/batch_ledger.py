@@ -28,7 +28,9 @@ class LedgerRecord(BaseModel):
     uploaded_files: list[str] = Field(default_factory=list)
     resubmissions: int = 0
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    history: list[dict[str, Any]] = Field(default_factory=list)  # earlier jobs of this group and how they ended
+    history: list[dict[str, Any]] = Field(
+        default_factory=list
+    )  # earlier jobs of this group and how they ended
 
 
 def group_id(keys: list[str], model: str) -> str:
@@ -58,7 +60,9 @@ class BatchLedger:
         job = client.batches.get(name=name)
         state = state_name(job)
         if state in TERMINAL_FAILURES:
-            record.history.append({"job_name": name, "state": state, "seen_at": datetime.now(UTC).isoformat()})
+            record.history.append(
+                {"job_name": name, "state": state, "seen_at": datetime.now(UTC).isoformat()}
+            )
             return None
         return name
 

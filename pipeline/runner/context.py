@@ -121,7 +121,9 @@ class RunContext:
         """The item's bytes on local disk (downloaded once per scratch dir) and their sha256."""
         assert self.scratch is not None
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.source.key.rsplit("/", 1)[-1])[-80:]
-        path = self.scratch / "sources" / f"{hashlib.sha256(item.source.uri.encode()).hexdigest()[:12]}-{name}"
+        path = (
+            self.scratch / "sources" / f"{hashlib.sha256(item.source.uri.encode()).hexdigest()[:12]}-{name}"
+        )
         marker = path.with_suffix(path.suffix + ".sha256")
         if path.exists() and marker.exists() and path.stat().st_size == item.source.bytes:
             return path, marker.read_text()

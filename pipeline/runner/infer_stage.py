@@ -15,7 +15,7 @@ from google import genai
 from google.genai import types
 
 from pipeline.catalog import transport_limits
-from pipeline.errors import BatchJobFailedError, GeminiTransientError
+from pipeline.errors import BatchJobFailedError, ConfigError, GeminiTransientError
 from pipeline.gemini import batch, caching, filebatch, sync
 from pipeline.gemini.client import GeminiConnection, make_client
 from pipeline.gemini.outcomes import RequestOutcome
@@ -82,8 +82,17 @@ def _resolve_mode(ctx: RunContext, pending: int) -> str:
 
 def _config(ctx: RunContext, manifest: RunManifest) -> types.GenerateContentConfig:
     s = ctx.settings
-    cache = manifest.prompt_cache["name"] if manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at") else None
-    return generation_config(ctx.task, media_resolution=s.media_resolution, max_output_tokens=s.max_output_tokens, cached_content=cache)
+    cache = (
+        manifest.prompt_cache["name"]
+        if manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at")
+        else None
+    )
+    return generation_config(
+        ctx.task,
+        media_resolution=s.media_resolution,
+        max_output_tokens=s.max_output_tokens,
+        cached_content=cache,
+    )
 
 
 def _ensure_prompt_cache(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
@@ -92,7 +101,9 @@ def _ensure_prompt_cache(ctx: RunContext, manifest: RunManifest, client: genai.C
     if manifest.prompt_cache or not s.context_cache or not caching.prompt_is_cacheable(s.model, ctx.task):
         return
     ttl = s.batch_timeout_seconds + 3600 if manifest.resolved_mode == "batch" else 3600
-    cache = caching.create(client, model=s.model, task=ctx.task, ttl_seconds=ttl, display_name=f"gmp-{ctx.run_id}")
+    cache = caching.create(
+        client, model=s.model, task=ctx.task, ttl_seconds=ttl, display_name=f"gmp-{ctx.run_id}"
+    )
     manifest.prompt_cache = cache.model_dump(mode="json")
     ctx.save(manifest)
     ctx.progress.note(f"cached the task prompt ({cache.tokens} tokens) as {cache.name}")
@@ -114,10 +125,17 @@ def _prepare_manifest(ctx: RunContext) -> tuple[RunManifest, list[str]]:
 
 
 def _transport(ctx: RunContext, manifest: RunManifest, keys: list[str]) -> str:
+    """Inline while the whole batch stays under the inline cap, else the Files API + JSONL."""
+    total = sum(batch.inline_wire_bytes(manifest.requests[k]["bytes"], ctx.task.prompt) for k in keys)
+    fits_inline = total <= transport_limits().batch_inline_total_max_bytes
+    if ctx.settings.transport == "inline" and not fits_inline:
+        raise ConfigError(
+            f"transport=inline, but this batch is {total / 1e6:.1f} MB and inline batches must stay under "
+            f"{transport_limits().batch_inline_total_max_bytes / 1e6:.0f} MB: use transport=auto or files"
+        )
     if ctx.settings.transport != "auto":
         return ctx.settings.transport
-    total = sum(batch.inline_wire_bytes(manifest.requests[k]["bytes"], ctx.task.prompt) for k in keys)
-    return "inline" if total <= transport_limits().batch_inline_total_max_bytes else "files"
+    return "inline" if fits_inline else "files"
 
 
 def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) -> list[str]:
@@ -136,15 +154,21 @@ def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) 
     _ensure_prompt_cache(ctx, manifest, client)
     job_name = ledger.reusable_job(client, record) if record else None
     if job_name is not None and record is not None:
-        ctx.progress.note(f"re-attaching to batch job {job_name} (already submitted for these {len(pending)} request(s))")
+        ctx.progress.note(
+            f"re-attaching to batch job {job_name} (already submitted for these {len(pending)} request(s))"
+        )
         transport, uploaded = record.transport, record.uploaded_files
     else:
         transport = _transport(ctx, manifest, pending)
         resubmissions = (record.resubmissions + 1) if record else 0
         display_name = f"gmp-{group}" + (f"-r{resubmissions}" if resubmissions else "")
         record = LedgerRecord(
-            group=group, display_name=display_name, keys=pending, transport=transport,
-            resubmissions=resubmissions, history=record.history if record else [],
+            group=group,
+            display_name=display_name,
+            keys=pending,
+            transport=transport,
+            resubmissions=resubmissions,
+            history=record.history if record else [],
         )
         ledger.put(record)  # intent first: a crash during create is healed through batches.list
         job_name, uploaded = _create(ctx, manifest, client, pending, transport, display_name)
@@ -152,13 +176,27 @@ def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) 
         ledger.put(record)
         ctx.progress.note(f"submitted batch job {job_name} ({transport}) with {len(pending)} request(s)")
     manifest.batches.append(
-        BatchSubmission(group=group, job_name=job_name, keys=pending, submitted_at=datetime.now(UTC), transport=transport, uploaded_files=uploaded)
+        BatchSubmission(
+            group=group,
+            job_name=job_name,
+            keys=pending,
+            submitted_at=datetime.now(UTC),
+            transport=transport,
+            uploaded_files=uploaded,
+        )
     )
     ctx.save(manifest)
     return [*waiting, job_name]
 
 
-def _create(ctx: RunContext, manifest: RunManifest, client: genai.Client, keys: list[str], transport: str, display_name: str) -> tuple[str, list[str]]:
+def _create(
+    ctx: RunContext,
+    manifest: RunManifest,
+    client: genai.Client,
+    keys: list[str],
+    transport: str,
+    display_name: str,
+) -> tuple[str, list[str]]:
     """Create the job, retrying transient errors. An error may hide a job that was created anyway, so
     before each retry the job is looked up by its display name: found means re-attach, not create."""
     s = ctx.settings
@@ -167,10 +205,20 @@ def _create(ctx: RunContext, manifest: RunManifest, client: genai.Client, keys: 
         try:
             if transport == "files":
                 return filebatch.submit(
-                    client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), display_name=display_name
+                    client,
+                    model=s.model,
+                    task=ctx.task,
+                    requests=requests,
+                    config=_config(ctx, manifest),
+                    display_name=display_name,
                 )
             name = batch.submit_inline(
-                client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), display_name=display_name
+                client,
+                model=s.model,
+                task=ctx.task,
+                requests=requests,
+                config=_config(ctx, manifest),
+                display_name=display_name,
             )
             return name, []
         except GeminiTransientError as exc:
@@ -192,7 +240,9 @@ def _record(manifest: RunManifest, outcome: RequestOutcome) -> None:
     manifest.outcomes[outcome.key] = outcome.to_dict()
 
 
-def collect_batches(ctx: RunContext, connection: GeminiConnection | None = None, *, wait: bool = True) -> RunManifest:
+def collect_batches(
+    ctx: RunContext, connection: GeminiConnection | None = None, *, wait: bool = True
+) -> RunManifest:
     """Collect every submitted job (polling while `wait`), then send what is left synchronously:
     sync-mode requests, and retries of failed ones."""
     manifest = ctx.load()
@@ -205,7 +255,9 @@ def collect_batches(ctx: RunContext, connection: GeminiConnection | None = None,
         started = time.monotonic()
         seen: list[str] = []
 
-        def report(state: str, waited: float, name: str = submission.job_name, seen: list[str] = seen) -> None:
+        def report(
+            state: str, waited: float, name: str = submission.job_name, seen: list[str] = seen
+        ) -> None:
             if not seen or seen[-1] != state:  # one line per state change, not per poll
                 seen.append(state)
                 ctx.progress.note(f"{name}: {state.removeprefix('JOB_STATE_')} after {waited:.0f}s")
@@ -221,7 +273,9 @@ def collect_batches(ctx: RunContext, connection: GeminiConnection | None = None,
         except BatchJobFailedError as exc:
             if exc.state == "TIMEOUT" or s.on_batch_failure != "sync":
                 raise
-            ctx.progress.note(f"{exc}; sending its {len(submission.keys)} request(s) synchronously (on_batch_failure=sync)")
+            ctx.progress.note(
+                f"{exc}; sending its {len(submission.keys)} request(s) synchronously (on_batch_failure=sync)"
+            )
             submission.collected = True
             ctx.save(manifest)
             continue
@@ -249,9 +303,13 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
     policy = sync.SyncPolicy(concurrency=s.sync_concurrency, rpm=s.sync_rpm, tpm=s.sync_tpm)
     for _round in range(s.max_request_attempts + 1):
         keys = [
-            k for k in manifest.requests
+            k
+            for k in manifest.requests
             if k not in manifest.outcomes
-            or (manifest.outcomes[k]["status"] != "ok" and int(manifest.outcomes[k].get("attempt", 1)) < s.max_request_attempts)
+            or (
+                manifest.outcomes[k]["status"] != "ok"
+                and int(manifest.outcomes[k].get("attempt", 1)) < s.max_request_attempts
+            )
         ]
         if not keys:
             return
@@ -261,7 +319,14 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
             ctx.progress.note(f"retrying {retries} failed request(s) synchronously")
         _ensure_prompt_cache(ctx, manifest, client)
         requests = [_load(ctx, manifest, k) for k in keys]
-        for outcome in sync.run_sync(client, model=s.model, task=ctx.task, requests=requests, config=_config(ctx, manifest), policy=policy):
+        for outcome in sync.run_sync(
+            client,
+            model=s.model,
+            task=ctx.task,
+            requests=requests,
+            config=_config(ctx, manifest),
+            policy=policy,
+        ):
             _record(manifest, outcome)
             ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
         ctx.save(manifest)

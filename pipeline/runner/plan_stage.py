@@ -59,7 +59,12 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str]) -> None:
     path, sha = ctx.local_source(item)
     item.source.sha256 = sha
     if sha in seen:
-        item.fail("plan", "duplicate_content", f"{item.source.uri} has the same bytes as {seen[sha]} in this run", ItemStatus.DUPLICATE)
+        item.fail(
+            "plan",
+            "duplicate_content",
+            f"{item.source.uri} has the same bytes as {seen[sha]} in this run",
+            ItemStatus.DUPLICATE,
+        )
         return
     seen[sha] = item.source.uri
     item.fingerprint = settings_fingerprint(ctx)
@@ -107,7 +112,9 @@ def check_budget(manifest: RunManifest, progress) -> None:  # noqa: ANN001 - Pro
         return
     estimate = Decimal(manifest.estimated_cost_usd)
     budget = Decimal(str(manifest.budget_usd))
-    biggest = sorted((i for i in manifest.items if i.active), key=lambda i: Decimal(i.estimated_cost_usd), reverse=True)[:3]
+    biggest = sorted(
+        (i for i in manifest.items if i.active), key=lambda i: Decimal(i.estimated_cost_usd), reverse=True
+    )[:3]
     named = ", ".join(f"{i.source.uri} (${Decimal(i.estimated_cost_usd):.4f})" for i in biggest)
     if estimate > budget:
         raise BudgetExceededError(
@@ -115,4 +122,6 @@ def check_budget(manifest: RunManifest, progress) -> None:  # noqa: ANN001 - Pro
             f"Biggest items: {named}. Raise --budget-usd, lower --max-items, or reduce video fps / chunk size."
         )
     if estimate >= budget * Decimal(str(BUDGET_WARNING_SHARE)):
-        progress.note(f"WARNING: estimate ${estimate:.4f} is {estimate / budget:.0%} of the ${budget:.4f} budget; biggest: {named}")
+        progress.note(
+            f"WARNING: estimate ${estimate:.4f} is {estimate / budget:.0%} of the ${budget:.4f} budget; biggest: {named}"
+        )

@@ -47,7 +47,9 @@ def stage_prepare(ctx: RunContext) -> RunManifest:
     ctx.progress.start("prepare", len(todo))
     for item in todo:
         prepare_item(ctx, item)
-        ctx.progress.advance("prepare", f"{item.source.key.rsplit('/', 1)[-1]}: {len(item.prepared)} chunk(s)")
+        ctx.progress.advance(
+            "prepare", f"{item.source.key.rsplit('/', 1)[-1]}: {len(item.prepared)} chunk(s)"
+        )
     manifest.stages_done.append("prepare")
     ctx.save(manifest)
     return manifest

@@ -61,9 +61,7 @@ def sync_sender(ctx: RunContext, connection=None) -> Sender:  # noqa: ANN001 - G
     )
 
     def send(task: Task, request: ChunkRequest) -> RequestOutcome:
-        (outcome,) = sync.run_sync(
-            client, model=s.model, task=task, requests=[request], config=config
-        )
+        (outcome,) = sync.run_sync(client, model=s.model, task=task, requests=[request], config=config)
         return outcome
 
     return send

@@ -67,7 +67,9 @@ class RunManifest(BaseModel):
     stages_done: list[str] = Field(default_factory=list)
     items: list[ItemState] = Field(default_factory=list)
     batches: list[BatchSubmission] = Field(default_factory=list)
-    prompt_cache: dict[str, Any] | None = None  # pipeline.gemini.caching.PromptCache, when the prompt is cached
+    prompt_cache: dict[str, Any] | None = (
+        None  # pipeline.gemini.caching.PromptCache, when the prompt is cached
+    )
     resolved_mode: str | None = None  # batch | sync, once infer has decided (mode=auto)
     outcomes: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> latest RequestOutcome
     history: list[dict[str, Any]] = Field(default_factory=list)  # earlier attempts (billed too)

@@ -144,7 +144,12 @@ def _video_args(
         f"color=c=gray:s={side}x{side}:r={VIDEO_FPS}:d={duration:.3f}[box];"
         f"[scenes][box]overlay=x='mod(t*{w // 8}\\,{w - side})':y={h // 2 - side // 2}:eval=frame:shortest=1,"
     )
-    graph = "".join(f"[{i}:v]" for i in range(n)) + f"concat=n={n}:v=1:a=0[scenes];" + moving_box + "format=yuv420p[v];"
+    graph = (
+        "".join(f"[{i}:v]" for i in range(n))
+        + f"concat=n={n}:v=1:a=0[scenes];"
+        + moving_box
+        + "format=yuv420p[v];"
+    )
     graph += f"[{n}:a]{_tone_filter(spans)}[a]"
     args += [
         "-filter_complex",

@@ -53,7 +53,9 @@ def _translate(exc: Exception, what: str) -> Exception:
             return ConfigError(f"{what}: S3 answered {code}; check the bucket name and AWS credentials")
         return exc
     if isinstance(exc, EndpointConnectionError):
-        return StorageTransientError(f"{what}: cannot reach S3 at {exc.kwargs.get('endpoint_url')}; is AWS_ENDPOINT_URL right?")
+        return StorageTransientError(
+            f"{what}: cannot reach S3 at {exc.kwargs.get('endpoint_url')}; is AWS_ENDPOINT_URL right?"
+        )
     if isinstance(exc, BotoCoreError):
         return StorageTransientError(f"{what}: {exc}")
     return exc
@@ -81,7 +83,9 @@ class S3Store:
         """Objects under a prefix: dicts with Key, Size, ETag, LastModified."""
         prefix = loc.key.rstrip("/") + "/" if loc.key else ""
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=loc.bucket, Prefix=prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=loc.bucket, Prefix=prefix
+            ):
                 yield from page.get("Contents", [])
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, f"listing {loc.uri}") from exc

@@ -42,9 +42,15 @@ class Task:
     prepare_defaults: dict[str, Any] = field(default_factory=dict)
     # How an answer maps onto the tables; the defaults read the fields the describe task uses.
     spans: Callable[[BaseModel], list[SpanRow]] = field(default=lambda answer: _default_spans(answer))
-    summary: Callable[[BaseModel], str] = field(default=lambda answer: str(getattr(answer, "summary", "") or ""))
-    tags: Callable[[BaseModel], list[str]] = field(default=lambda answer: list(getattr(answer, "tags", []) or []))
-    language: Callable[[BaseModel], str | None] = field(default=lambda answer: getattr(answer, "language", None))
+    summary: Callable[[BaseModel], str] = field(
+        default=lambda answer: str(getattr(answer, "summary", "") or "")
+    )
+    tags: Callable[[BaseModel], list[str]] = field(
+        default=lambda answer: list(getattr(answer, "tags", []) or [])
+    )
+    language: Callable[[BaseModel], str | None] = field(
+        default=lambda answer: getattr(answer, "language", None)
+    )
 
 
 def _default_spans(answer: BaseModel) -> list[SpanRow]:

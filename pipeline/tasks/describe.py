@@ -10,7 +10,9 @@ class Segment(BaseModel):
 
     start_s: float = Field(ge=0, description="start of the span, seconds from the start of this clip")
     end_s: float = Field(ge=0, description="end of the span, seconds from the start of this clip")
-    label: str = Field(min_length=1, description="short name of what is in the span, e.g. 'scene: red' or 'audio: silent'")
+    label: str = Field(
+        min_length=1, description="short name of what is in the span, e.g. 'scene: red' or 'audio: silent'"
+    )
     description: str = Field(default="", description="one sentence on what happens in the span")
 
 
@@ -18,7 +20,9 @@ class MediaDescription(BaseModel):
     summary: str = Field(min_length=1, description="two or three sentences describing the media")
     tags: list[str] = Field(description="5-10 lowercase keywords")
     language: str = Field(description="BCP-47 code of the spoken language, 'und' when none")
-    segments: list[Segment] = Field(default_factory=list, description="scenes (video) and loud/silent spans (audio), in time order")
+    segments: list[Segment] = Field(
+        default_factory=list, description="scenes (video) and loud/silent spans (audio), in time order"
+    )
 
 
 PROMPT = """You are annotating media for a searchable catalogue.

@@ -50,7 +50,9 @@ def validation_frames(tables: Mapping[str, Rows]) -> dict[str, pd.DataFrame]:
         runs["observed_requests"] = len(requests)
         runs["observed_media"] = len(media)
         # Run-level overheads (context-cache storage, requests.mode = 'cache') belong to no item.
-        overheads = sum((r.get("cost_usd") or Decimal(0) for r in requests if r.get("mode") == "cache"), Decimal(0))
+        overheads = sum(
+            (r.get("cost_usd") or Decimal(0) for r in requests if r.get("mode") == "cache"), Decimal(0)
+        )
         runs["observed_media_cost_usd"] = exact(
             sum((m.get("cost_usd") or Decimal(0) for m in media), Decimal(0)) + overheads
         )

@@ -30,10 +30,13 @@ def parse_answer(task: Task, text: str | None) -> BaseModel:
         try:
             json.loads(text)
         except ValueError:
-            raise AnswerInvalid("malformed_json", f"{exc.errors()[0]['msg']}; answer starts {text[:120]!r}") from exc
-        raise AnswerInvalid("schema_mismatch", "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
-        )) from exc
+            raise AnswerInvalid(
+                "malformed_json", f"{exc.errors()[0]['msg']}; answer starts {text[:120]!r}"
+            ) from exc
+        raise AnswerInvalid(
+            "schema_mismatch",
+            "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]),
+        ) from exc
 
 
 def valid_spans(spans: list[SpanRow], clip_duration_s: float) -> tuple[list[SpanRow], list[str]]:
@@ -43,9 +46,13 @@ def valid_spans(spans: list[SpanRow], clip_duration_s: float) -> tuple[list[Span
     limit = clip_duration_s + SPAN_END_TOLERANCE_S
     for span in spans:
         if not (0 <= span.start_s < span.end_s):
-            problems.append(f"span {span.label!r} has start {span.start_s} >= end {span.end_s} or negative start")
+            problems.append(
+                f"span {span.label!r} has start {span.start_s} >= end {span.end_s} or negative start"
+            )
         elif span.start_s >= clip_duration_s or span.end_s > limit:
-            problems.append(f"span {span.label!r} [{span.start_s}, {span.end_s}] lies outside the {clip_duration_s:.2f}s clip")
+            problems.append(
+                f"span {span.label!r} [{span.start_s}, {span.end_s}] lies outside the {clip_duration_s:.2f}s clip"
+            )
         else:
             kept.append(SpanRow(span.start_s, min(span.end_s, clip_duration_s), span.label, span.description))
     return kept, problems

@@ -38,9 +38,10 @@ def test_cached_tokens_use_the_cache_rate() -> None:
 
 def test_estimate_uses_the_same_formula() -> None:
     est = TokenEstimate(text=100, video=660, audio=320, output=50)
-    assert estimate_cost("gemini-2.5-flash", est, batch=False) == request_cost(
-        "gemini-2.5-flash", Usage(text=100, video=660, audio=320, output=50), batch=False
-    )[0]
+    assert (
+        estimate_cost("gemini-2.5-flash", est, batch=False)
+        == request_cost("gemini-2.5-flash", Usage(text=100, video=660, audio=320, output=50), batch=False)[0]
+    )
 
 
 def test_unknown_model_names_the_catalog() -> None:

@@ -19,10 +19,17 @@ DT = date(2026, 11, 7)
 FILES = ["i_webp_lossy.webp", "a_opus_mono.opus", "i_jpeg_exif_orientation6.jpg"]
 
 # A task whose instructions are long enough (> 1,024 tokens for Flash) to be worth a context cache.
-LONG_PROMPT = DESCRIBE.prompt + "\n\nStyle guide:\n" + "\n".join(
-    f"- Rule {i}: describe colours, shapes and sounds precisely; never guess names or places." for i in range(90)
+LONG_PROMPT = (
+    DESCRIBE.prompt
+    + "\n\nStyle guide:\n"
+    + "\n".join(
+        f"- Rule {i}: describe colours, shapes and sounds precisely; never guess names or places."
+        for i in range(90)
+    )
 )
-VERBOSE = Task(name="verbose_describe", version="verbose-v1", prompt=LONG_PROMPT, response_model=DESCRIBE.response_model)
+VERBOSE = Task(
+    name="verbose_describe", version="verbose-v1", prompt=LONG_PROMPT, response_model=DESCRIBE.response_model
+)
 
 
 def _load(source: str) -> S3Store:
@@ -36,7 +43,9 @@ def test_long_prompt_is_cached_and_its_storage_is_paid(services, buckets) -> Non
     source, dest = buckets
     store = _load(source)
     before = services.emulator.stats()["tokens"]["cached"]
-    settings = Settings(source=source, dest=dest, task="tests.e2e.test_caching_and_modes:VERBOSE", mode="sync")
+    settings = Settings(
+        source=source, dest=dest, task="tests.e2e.test_caching_and_modes:VERBOSE", mode="sync"
+    )
     summary = run_job(settings, DT, store=store)
     assert summary.items_ok == len(FILES)
     requests = read_table(store, S3Location.parse(dest), "requests").to_pylist()
@@ -59,12 +68,18 @@ def test_short_prompt_is_not_cached(services, buckets) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize(
     ("extra", "expected"),
-    [({}, "sync"), ({"deadline_minutes": 5}, "sync"), ({"deadline_minutes": 600, "max_chunk_seconds": 1, "overlap_seconds": 0}, "batch")],
+    [
+        ({}, "sync"),
+        ({"deadline_minutes": 5}, "sync"),
+        ({"deadline_minutes": 600, "max_chunk_seconds": 1, "overlap_seconds": 0}, "batch"),
+    ],
 )
 def test_auto_mode_picks_by_size_and_deadline(services, buckets, extra, expected) -> None:  # noqa: ANN001
     source, dest = buckets
     store = _load(source)
-    store.upload(FIXTURE_MEDIA / "v_h264_aac_2subs.mkv", S3Location.parse(f"{source}/dt={DT.isoformat()}/long.mkv"))
+    store.upload(
+        FIXTURE_MEDIA / "v_h264_aac_2subs.mkv", S3Location.parse(f"{source}/dt={DT.isoformat()}/long.mkv")
+    )
     run_job(Settings(source=source, dest=dest, mode="auto", batch_poll_seconds=0.2, **extra), DT, store=store)
     requests = read_table(store, S3Location.parse(dest), "requests").to_pylist()
     assert {r["mode"] for r in requests} == {expected}

@@ -17,7 +17,11 @@ pytestmark = pytest.mark.e2e
 
 def _cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, timeout=timeout, env={**_env()}
+        [sys.executable, "-m", "pipeline.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**_env()},
     )
 
 
@@ -48,7 +52,9 @@ def test_demo_on_every_fixture_file(tmp_path: Path) -> None:
     annotations = ds.dataset(out / "annotations", partitioning="hive").to_table()
     assert annotations.num_rows == sum(1 for r in rows.values() if r["status"] == "ok")
     quarantine = ds.dataset(out / "quarantine", partitioning="hive").to_table().to_pylist()
-    assert {q["source_uri"].rsplit("/", 1)[-1] for q in quarantine} >= {n for n in names if n.startswith("x_")}
+    assert {q["source_uri"].rsplit("/", 1)[-1] for q in quarantine} >= {
+        n for n in names if n.startswith("x_")
+    }
 
 
 def test_plan_json_and_prepare(tmp_path: Path) -> None:
@@ -57,7 +63,9 @@ def test_plan_json_and_prepare(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     chunks = doc["plan"]["chunks"]
-    assert chunks[0]["start_s"] == 0 and chunks[-1]["end_s"] == pytest.approx(doc["probe"]["duration_s"], abs=0.05)
+    assert chunks[0]["start_s"] == 0 and chunks[-1]["end_s"] == pytest.approx(
+        doc["probe"]["duration_s"], abs=0.05
+    )
     assert doc["plan"]["estimate"]["video"] > 0 and doc["plan"]["estimated_cost_usd"] > 0
 
     out = tmp_path / "prepared"

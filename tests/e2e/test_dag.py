@@ -37,7 +37,15 @@ def test_dag_imports_cleanly(airflow_db) -> None:  # noqa: ANN001
     assert bag.import_errors == {}
     dag = bag.get_dag("media_pipeline")
     assert [t.task_id for t in dag.topological_sort()] == [
-        "discover", "plan", "paying", "item_groups", "prepare", "merge_prepared", "infer", "validate", "commit",
+        "discover",
+        "plan",
+        "paying",
+        "item_groups",
+        "prepare",
+        "merge_prepared",
+        "infer",
+        "validate",
+        "commit",
     ]
 
 

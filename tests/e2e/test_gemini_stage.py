@@ -18,7 +18,14 @@ from tests.conftest import FIXTURE_MEDIA
 
 pytestmark = pytest.mark.e2e
 DT = date(2026, 11, 6)
-FILES = ["v_vp9_opus_320x180.webm", "v_h264_aac_2subs.mkv", "a_opus_mono.opus", "i_webp_lossy.webp", "a_flac_stereo.flac", "i_png_large_4160x870.png"]
+FILES = [
+    "v_vp9_opus_320x180.webm",
+    "v_h264_aac_2subs.mkv",
+    "a_opus_mono.opus",
+    "i_webp_lossy.webp",
+    "a_flac_stereo.flac",
+    "i_png_large_4160x870.png",
+]
 # The mix, scaled so about one request in five meets a fault of some kind.
 FAULT_MIX = {
     "http_429": 0.05,
@@ -42,7 +49,12 @@ def loaded(buckets, services):  # noqa: ANN001, ANN201
 
 
 def _settings(source: str, dest: str, **extra: object) -> Settings:
-    defaults: dict[str, object] = {"batch_poll_seconds": 0.2, "create_backoff_seconds": 0.1, "max_chunk_seconds": 4, "overlap_seconds": 1}
+    defaults: dict[str, object] = {
+        "batch_poll_seconds": 0.2,
+        "create_backoff_seconds": 0.1,
+        "max_chunk_seconds": 4,
+        "overlap_seconds": 1,
+    }
     return Settings(source=source, dest=dest, **{**defaults, **extra})
 
 
@@ -52,7 +64,9 @@ def _point_at(monkeypatch: pytest.MonkeyPatch, emulator: GeminiEmulator) -> None
 
 def test_files_api_transport_uploads_collects_and_cleans_up(loaded, monkeypatch) -> None:  # noqa: ANN001
     source, dest, store = loaded
-    with GeminiEmulator(EmulatorConfig(batch_pending_s=0.2, batch_running_s=0.3, file_processing_s=0.1)) as emulator:
+    with GeminiEmulator(
+        EmulatorConfig(batch_pending_s=0.2, batch_running_s=0.3, file_processing_s=0.1)
+    ) as emulator:
         _point_at(monkeypatch, emulator)
         summary = run_job(_settings(source, dest, transport="files"), DT, store=store)
         stats = emulator.stats()
@@ -69,12 +83,16 @@ def test_files_api_transport_uploads_collects_and_cleans_up(loaded, monkeypatch)
 
 def test_fault_mix_loses_no_item_and_creates_one_job(loaded, monkeypatch) -> None:  # noqa: ANN001
     source, dest, store = loaded
-    with GeminiEmulator(EmulatorConfig(batch_pending_s=0.2, batch_running_s=0.3, faults=FAULT_MIX)) as emulator:
+    with GeminiEmulator(
+        EmulatorConfig(batch_pending_s=0.2, batch_running_s=0.3, faults=FAULT_MIX)
+    ) as emulator:
         _point_at(monkeypatch, emulator)
         settings = _settings(source, dest, max_request_attempts=3, max_chunk_seconds=2, overlap_seconds=0.5)
         summary = run_job(settings, DT, store=store)
         stats = emulator.stats()
-    assert sum(stats["faults_injected"].values()) > 0, "the fault mix injected nothing: the test proves nothing"
+    assert sum(stats["faults_injected"].values()) > 0, (
+        "the fault mix injected nothing: the test proves nothing"
+    )
     assert stats["batch_jobs_created"] == 1
     loc = S3Location.parse(dest)
     media = read_table(store, loc, "media").to_pylist()
@@ -96,7 +114,9 @@ def test_fault_mix_loses_no_item_and_creates_one_job(loaded, monkeypatch) -> Non
 @pytest.mark.parametrize("state", ["FAILED", "EXPIRED"])
 def test_terminal_batch_state_fails_loudly_and_a_retry_resubmits(loaded, monkeypatch, state) -> None:  # noqa: ANN001
     source, dest, store = loaded
-    with GeminiEmulator(EmulatorConfig(batch_pending_s=0.1, batch_running_s=0.1, faults={"batch_state": state})) as emulator:
+    with GeminiEmulator(
+        EmulatorConfig(batch_pending_s=0.1, batch_running_s=0.1, faults={"batch_state": state})
+    ) as emulator:
         _point_at(monkeypatch, emulator)
         with pytest.raises(BatchJobFailedError, match=state):
             run_job(_settings(source, dest), DT, store=store)
@@ -109,7 +129,9 @@ def test_terminal_batch_state_fails_loudly_and_a_retry_resubmits(loaded, monkeyp
 
 def test_batch_failure_can_fall_back_to_sync(loaded, monkeypatch) -> None:  # noqa: ANN001
     source, dest, store = loaded
-    with GeminiEmulator(EmulatorConfig(batch_pending_s=0.1, batch_running_s=0.1, faults={"batch_state": "CANCELLED"})) as emulator:
+    with GeminiEmulator(
+        EmulatorConfig(batch_pending_s=0.1, batch_running_s=0.1, faults={"batch_state": "CANCELLED"})
+    ) as emulator:
         _point_at(monkeypatch, emulator)
         summary = run_job(_settings(source, dest, on_batch_failure="sync"), DT, store=store)
     requests = read_table(store, S3Location.parse(dest), "requests").to_pylist()

@@ -26,7 +26,10 @@ def _upload(store: S3Store, source: str, media_dir) -> None:  # noqa: ANN001
 
 def _tables(store: S3Store, dest: str) -> dict[str, list[dict]]:
     loc = S3Location.parse(dest)
-    return {name: read_table(store, loc, name, DT.isoformat()).to_pylist() for name in ("media", "annotations", "segments", "requests", "runs", "quarantine")}
+    return {
+        name: read_table(store, loc, name, DT.isoformat()).to_pylist()
+        for name in ("media", "annotations", "segments", "requests", "runs", "quarantine")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +60,20 @@ def test_every_scene_cut_is_found_on_the_source_timeline(first_run) -> None:  # 
     assert videos
     for video in videos:
         assert media[video.name]["chunks"] >= 2, f"{video.name} should need more than one chunk"
-        scenes = sorted((s for s in segments[video.name] if s["label"].startswith("scene")), key=lambda s: s["start_s"])
+        scenes = sorted(
+            (s for s in segments[video.name] if s["label"].startswith("scene")), key=lambda s: s["start_s"]
+        )
         boundaries = [s["start_s"] for s in scenes[1:]]
         for cut in video.cuts:
             nearest = min(boundaries, key=lambda b: abs(b - cut))
-            assert abs(nearest - cut) <= CUT_TOLERANCE_S, f"{video.name}: cut at {cut}s, nearest boundary {nearest}s"
+            assert abs(nearest - cut) <= CUT_TOLERANCE_S, (
+                f"{video.name}: cut at {cut}s, nearest boundary {nearest}s"
+            )
         # overlapping chunks saw the same scene: merged into one span, so no boundary without a cut
         for boundary in boundaries:
-            assert min(abs(boundary - c) for c in video.cuts) <= CUT_TOLERANCE_S, f"{video.name}: spurious boundary {boundary}"
+            assert min(abs(boundary - c) for c in video.cuts) <= CUT_TOLERANCE_S, (
+                f"{video.name}: spurious boundary {boundary}"
+            )
         assert [s["label"].removeprefix("scene: ") for s in scenes] == [s.colour for s in video.scenes]
 
 
@@ -78,7 +87,10 @@ def test_silent_spans_are_found(first_run) -> None:  # noqa: ANN001
         found = [s for s in segments[item.name] if s["label"] == "audio: silent"]
         assert len(found) == len(silent), item.name
         for want, got in zip(silent, found, strict=True):
-            assert abs(got["start_s"] - want.start_s) <= CUT_TOLERANCE_S and abs(got["end_s"] - want.end_s) <= CUT_TOLERANCE_S
+            assert (
+                abs(got["start_s"] - want.start_s) <= CUT_TOLERANCE_S
+                and abs(got["end_s"] - want.end_s) <= CUT_TOLERANCE_S
+            )
 
 
 def test_bad_files_fail_with_a_reason_and_the_rest_goes_on(first_run) -> None:  # noqa: ANN001
@@ -93,8 +105,12 @@ def test_bad_files_fail_with_a_reason_and_the_rest_goes_on(first_run) -> None:  
             assert quarantine[item.name][0]["reason"] == item.expected_reason
     annotated = {r["source_uri"].rsplit("/", 1)[-1] for r in tables["annotations"]}
     assert annotated == {f.name for f in truth.files.values() if f.expected_status == "ok"}
-    assert all(r["tags"] and r["summary"] and r["task_version"] == "describe-v1" for r in tables["annotations"])
-    assert isinstance(summary, RunSummary) and summary.items_failed == len([f for f in truth.files.values() if f.expected_status == "failed"])
+    assert all(
+        r["tags"] and r["summary"] and r["task_version"] == "describe-v1" for r in tables["annotations"]
+    )
+    assert isinstance(summary, RunSummary) and summary.items_failed == len(
+        [f for f in truth.files.values() if f.expected_status == "failed"]
+    )
 
 
 def test_costs_add_up_exactly(first_run) -> None:  # noqa: ANN001
@@ -103,15 +119,25 @@ def test_costs_add_up_exactly(first_run) -> None:  # noqa: ANN001
     request_total = sum((r["cost_usd"] for r in tables["requests"]), Decimal(0))
     assert run["cost_usd"] == request_total == summary.cost_usd > 0
     assert sum((m["cost_usd"] for m in tables["media"]), Decimal(0)) == request_total
-    assert run["requests"] == len(tables["requests"]) == sum(m["chunks"] for m in tables["media"] if m["status"] == "ok")
+    assert (
+        run["requests"]
+        == len(tables["requests"])
+        == sum(m["chunks"] for m in tables["media"] if m["status"] == "ok")
+    )
     assert all(r["mode"] == "batch" and r["batch_job"] and r["status"] == "ok" for r in tables["requests"])
-    assert all(r["prompt_tokens_video"] > 0 for r in tables["requests"] if r["source_uri"].endswith((".mp4", ".mkv")))
+    assert all(
+        r["prompt_tokens_video"] > 0 for r in tables["requests"] if r["source_uri"].endswith((".mp4", ".mkv"))
+    )
     assert run["estimated_cost_usd"] > 0 and run["price_table_version"] == "2026-03"
 
 
 def test_rerun_reuses_answers_and_pays_nothing(first_run, services) -> None:  # noqa: ANN001
     settings, _, _, before = first_run
-    jobs_before = services.emulator.stats()["batch_jobs_created"] if "batch_jobs_created" in services.emulator.stats() else None
+    jobs_before = (
+        services.emulator.stats()["batch_jobs_created"]
+        if "batch_jobs_created" in services.emulator.stats()
+        else None
+    )
     store = S3Store()
     summary = run_job(settings, DT, store=store)
     after = _tables(store, settings.dest)

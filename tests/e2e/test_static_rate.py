@@ -23,7 +23,20 @@ def _slides(path) -> None:  # noqa: ANN001
     for colour in ("white", "navy", "white"):
         inputs += ["-f", "lavfi", "-i", f"color=c={colour}:s=640x360:r=10:d=10"]
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", "concat=n=3:v=1:a=0,format=yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            *inputs,
+            "-filter_complex",
+            "concat=n=3:v=1:a=0,format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            str(path),
+        ],
         check=True,
     )
 

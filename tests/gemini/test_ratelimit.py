@@ -47,7 +47,12 @@ def test_server_pause_holds_every_caller() -> None:
 
 def test_retry_info_delay_is_read_from_the_error_details() -> None:
     class Err(Exception):
-        details = {"error": {"code": 429, "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2.5s"}]}}
+        details = {
+            "error": {
+                "code": 429,
+                "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2.5s"}],
+            }
+        }
 
     assert server_retry_delay(Err()) == 2.5
     assert server_retry_delay(ValueError()) is None

@@ -33,6 +33,8 @@ def test_answers_are_validated_against_the_response_model() -> None:
 
 
 def test_spans_outside_the_clip_are_dropped_with_a_reason() -> None:
-    kept, problems = valid_spans([SpanRow(0, 5, "a"), SpanRow(5, 3, "b"), SpanRow(12, 20, "c"), SpanRow(8, 10.5, "d")], 10.0)
+    kept, problems = valid_spans(
+        [SpanRow(0, 5, "a"), SpanRow(5, 3, "b"), SpanRow(12, 20, "c"), SpanRow(8, 10.5, "d")], 10.0
+    )
     assert [(s.label, s.end_s) for s in kept] == [("a", 5), ("d", 10.0)]
     assert len(problems) == 2 and "'b'" in problems[0] and "'c'" in problems[1]
