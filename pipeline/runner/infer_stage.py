@@ -246,9 +246,14 @@ def collect_batches(
     """Collect every submitted job (polling while `wait`), then send what is left synchronously:
     sync-mode requests, and retries of failed ones."""
     manifest = ctx.load()
-    client = make_client(connection or GeminiConnection.from_env())
     s = ctx.settings
     open_jobs = [b for b in manifest.batches if not b.collected]
+    cache_held = bool(manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at"))
+    if not open_jobs and not _keys_to_send(manifest, s.max_request_attempts) and not cache_held:
+        manifest.stages_done.append("infer")  # nothing to send: no credentials needed
+        ctx.save(manifest)
+        return manifest
+    client = make_client(connection or GeminiConnection.from_env())
     if open_jobs:
         ctx.progress.start("infer (batch)", len(open_jobs))
     for submission in open_jobs:
@@ -298,19 +303,24 @@ def collect_batches(
     return manifest
 
 
+def _keys_to_send(manifest: RunManifest, max_attempts: int) -> list[str]:
+    """Requests with no outcome yet, and failed ones that have attempts left."""
+    return [
+        k
+        for k in manifest.requests
+        if k not in manifest.outcomes
+        or (
+            manifest.outcomes[k]["status"] != "ok"
+            and int(manifest.outcomes[k].get("attempt", 1)) < max_attempts
+        )
+    ]
+
+
 def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
     s = ctx.settings
     policy = sync.SyncPolicy(concurrency=s.sync_concurrency, rpm=s.sync_rpm, tpm=s.sync_tpm)
     for _round in range(s.max_request_attempts + 1):
-        keys = [
-            k
-            for k in manifest.requests
-            if k not in manifest.outcomes
-            or (
-                manifest.outcomes[k]["status"] != "ok"
-                and int(manifest.outcomes[k].get("attempt", 1)) < s.max_request_attempts
-            )
-        ]
+        keys = _keys_to_send(manifest, s.max_request_attempts)
         if not keys:
             return
         retries = sum(1 for k in keys if k in manifest.outcomes)

@@ -160,3 +160,12 @@ def test_budget_stops_before_the_first_paid_request(services, samples, buckets) 
         run_job(Settings(source=source, dest=dest, budget_usd=0.0001), DT, store=store)
     assert services.emulator.stats() == requests_before
     assert _tables(store, dest)["runs"] == []
+
+
+def test_a_date_with_nothing_to_send_needs_no_gemini_credentials(services, buckets, monkeypatch) -> None:  # noqa: ANN001
+    source, dest = buckets
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    summary = run_job(Settings(source=source, dest=dest), date(2026, 11, 30), store=S3Store())
+    assert summary.items_total == 0 and summary.requests == 0
+    (run,) = read_table(S3Store(), S3Location.parse(dest), "runs").to_pylist()
+    assert run["items_total"] == 0 and run["cost_usd"] == 0
