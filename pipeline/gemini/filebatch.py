@@ -16,7 +16,7 @@ from google.genai import batches as sdk_batches
 from pipeline.errors import GeminiTransientError, TerminalError
 from pipeline.gemini.client import translate_api_error
 from pipeline.gemini.outcomes import RequestOutcome, outcome_from_response
-from pipeline.gemini.requests import ChunkRequest, video_metadata
+from pipeline.gemini.requests import ChunkRequest, contents
 from pipeline.tasks import Task
 
 FILE_ACTIVE_TIMEOUT_S = 600.0
@@ -54,10 +54,10 @@ def _request_line(
     file: types.File,
     config: types.GenerateContentConfig,
 ) -> dict[str, Any]:
-    part = types.Part(file_data=types.FileData(file_uri=file.uri, mime_type=request.mime_type))
-    part.video_metadata = video_metadata(request)
-    parts = [part] if config.cached_content else [part, types.Part.from_text(text=task.prompt)]
-    inlined = types.InlinedRequest(contents=[types.Content(role="user", parts=parts)], config=config)
+    inlined = types.InlinedRequest(
+        contents=contents(task, request, prompt_cached=bool(config.cached_content), file_uri=file.uri),
+        config=config,
+    )
     # The SDK's own request converter: the JSONL line carries exactly what an inline request would.
     wire = sdk_batches._InlinedRequest_to_mldev(client._api_client, inlined)
     wire = _common.encode_unserializable_types(_common.convert_to_dict(wire))

@@ -40,15 +40,21 @@ def video_metadata(request: ChunkRequest) -> types.VideoMetadata | None:
     return None
 
 
-def media_part(request: ChunkRequest) -> types.Part:
-    part = types.Part.from_bytes(data=request.data, mime_type=request.mime_type)
+def media_part(request: ChunkRequest, file_uri: str | None = None) -> types.Part:
+    """The chunk inline, or by reference to its Files API upload."""
+    if file_uri is not None:
+        part = types.Part(file_data=types.FileData(file_uri=file_uri, mime_type=request.mime_type))
+    else:
+        part = types.Part.from_bytes(data=request.data, mime_type=request.mime_type)
     part.video_metadata = video_metadata(request)
     return part
 
 
-def contents(task: Task, request: ChunkRequest, *, prompt_cached: bool = False) -> list[types.Content]:
+def contents(
+    task: Task, request: ChunkRequest, *, prompt_cached: bool = False, file_uri: str | None = None
+) -> list[types.Content]:
     """The media part, then the task's prompt unless the prompt comes from a context cache."""
-    parts = [media_part(request)]
+    parts = [media_part(request, file_uri)]
     if not prompt_cached:
         parts.append(types.Part.from_text(text=task.prompt))
     return [types.Content(role="user", parts=parts)]
