@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from google import genai
@@ -68,12 +69,34 @@ def run_sync(
     *,
     model: str,
     task: Task,
-    requests: list[ChunkRequest],
+    requests: Iterable[ChunkRequest],
     config: types.GenerateContentConfig,
     policy: SyncPolicy | None = None,
+    on_outcome: Callable[[RequestOutcome], None] | None = None,
 ) -> list[RequestOutcome]:
-    """One outcome per request, in order. Never raises for a single request's failure."""
+    """One outcome per request, in order. Never raises for a single request's failure.
+
+    `requests` is consumed lazily, a few ahead of the workers, so a long run never holds every chunk's
+    bytes at once; `on_outcome` sees each outcome as it arrives (in this thread), so the caller can
+    record what it paid for before the rest is done."""
     policy = policy or SyncPolicy()
     limiter = RateLimiter(policy.rpm, policy.tpm)
-    with ThreadPoolExecutor(max_workers=max(1, policy.concurrency)) as pool:
-        return list(pool.map(lambda r: _call(client, model, task, r, config, policy, limiter), requests))
+    workers = max(1, policy.concurrency)
+    results: dict[int, RequestOutcome] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        in_flight: dict[Future[RequestOutcome], int] = {}
+
+        def drain(block_until: int) -> None:
+            while len(in_flight) > block_until:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    position = in_flight.pop(future)
+                    results[position] = future.result()
+                    if on_outcome is not None:
+                        on_outcome(results[position])
+
+        for position, request in enumerate(requests):
+            in_flight[pool.submit(_call, client, model, task, request, config, policy, limiter)] = position
+            drain(2 * workers)
+        drain(0)
+    return [results[i] for i in range(len(results))]

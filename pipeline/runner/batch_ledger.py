@@ -72,3 +72,19 @@ def find_by_display_name(client: genai.Client, display_name: str) -> str | None:
         if job.display_name == display_name:
             return job.name
     return None
+
+
+class RequestLedger:
+    """Sync answers already paid for, keyed by request key (content hash + settings fingerprint):
+    `<dest>/_ledger/requests/<model>/<key>.json`. A run that crashed before commit and is started again
+    (under any run id) takes these instead of asking again."""
+
+    def __init__(self, store: S3Store, dest: S3Location, model: str) -> None:
+        self.store = store
+        self.root = dest.join("_ledger", "requests", model)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.store.get_json_or_none(self.root.join(f"{key}.json"))
+
+    def put(self, outcome: dict[str, Any]) -> None:
+        self.store.put_json(self.root.join(f"{outcome['key']}.json"), outcome)

@@ -21,7 +21,13 @@ from pipeline.gemini.client import GeminiConnection, make_client
 from pipeline.gemini.outcomes import RequestOutcome
 from pipeline.gemini.requests import ChunkRequest, generation_config, request_key
 from pipeline.gemini.retry import backoff_delay
-from pipeline.runner.batch_ledger import BatchLedger, LedgerRecord, find_by_display_name, group_id
+from pipeline.runner.batch_ledger import (
+    BatchLedger,
+    LedgerRecord,
+    RequestLedger,
+    find_by_display_name,
+    group_id,
+)
 from pipeline.runner.context import RunContext
 from pipeline.runner.prepare_stage import chunk_bytes
 from pipeline.runner.state import BatchSubmission, RunManifest
@@ -29,6 +35,7 @@ from pipeline.runner.state import BatchSubmission, RunManifest
 # `auto` sends small runs synchronously: a batch job's turnaround is not worth it for a handful.
 AUTO_SYNC_MAX_REQUESTS = 8
 CREATE_ATTEMPTS = 5
+MANIFEST_SAVE_INTERVAL_S = 10.0
 
 
 def _request_facts(manifest: RunManifest) -> dict[str, dict]:
@@ -319,8 +326,10 @@ def _keys_to_send(manifest: RunManifest, max_attempts: int) -> list[str]:
 def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
     s = ctx.settings
     policy = sync.SyncPolicy(concurrency=s.sync_concurrency, rpm=s.sync_rpm, tpm=s.sync_tpm)
+    answers = RequestLedger(ctx.store, ctx.dest, s.model)
     for _round in range(s.max_request_attempts + 1):
         keys = _keys_to_send(manifest, s.max_request_attempts)
+        keys = [k for k in keys if not _answered_before(manifest, answers, k)]
         if not keys:
             return
         retries = sum(1 for k in keys if k in manifest.outcomes)
@@ -328,18 +337,39 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
         if retries:
             ctx.progress.note(f"retrying {retries} failed request(s) synchronously")
         _ensure_prompt_cache(ctx, manifest, client)
-        requests = [_load(ctx, manifest, k) for k in keys]
-        for outcome in sync.run_sync(
+        last_save = time.monotonic()
+
+        def arrived(outcome: RequestOutcome) -> None:
+            nonlocal last_save
+            _record(manifest, outcome)
+            if outcome.status == "ok":
+                answers.put(manifest.outcomes[outcome.key])
+            ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
+            if time.monotonic() - last_save > MANIFEST_SAVE_INTERVAL_S:  # what was paid survives a crash
+                ctx.save(manifest)
+                last_save = time.monotonic()
+
+        sync.run_sync(
             client,
             model=s.model,
             task=ctx.task,
-            requests=requests,
+            requests=(_load(ctx, manifest, k) for k in keys),
             config=_config(ctx, manifest),
             policy=policy,
-        ):
-            _record(manifest, outcome)
-            ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
+            on_outcome=arrived,
+        )
         ctx.save(manifest)
+
+
+def _answered_before(manifest: RunManifest, answers: RequestLedger, key: str) -> bool:
+    """A first attempt whose answer an earlier, uncommitted run already paid for: take it."""
+    if key in manifest.outcomes:
+        return False
+    earlier = answers.get(key)
+    if earlier is None:
+        return False
+    manifest.outcomes[key] = earlier
+    return True
 
 
 def stage_infer(ctx: RunContext, connection: GeminiConnection | None = None) -> RunManifest:

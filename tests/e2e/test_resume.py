@@ -68,3 +68,43 @@ def test_killed_run_reattaches_to_its_batch_job(services, buckets) -> None:  # n
         assert slow.stats()["batch_jobs_created"] == 1
     runs = read_table(store, S3Location.parse(dest), "runs").to_pylist()
     assert len(runs) == 1 and runs[0]["items_ok"] == 3 and runs[0]["requests"] == 3
+
+
+def test_killed_sync_run_does_not_pay_again_for_answers_it_received(services, buckets) -> None:  # noqa: ANN001
+    source, dest = buckets
+    store = S3Store()
+    names = ["v_h264_aac_2subs.mkv", "a_flac_stereo.flac", "i_webp_lossy.webp"]
+    for name in names:
+        store.upload(FIXTURE_MEDIA / name, S3Location.parse(f"{source}/dt=2026-11-04/{name}"))
+    with GeminiEmulator(EmulatorConfig(latency_s=0.6)) as slow:
+        env = {
+            **os.environ,
+            **services.env(),
+            "GOOGLE_GEMINI_BASE_URL": slow.base_url,
+            "MEDIA_PIPELINE_SOURCE": source,
+            "MEDIA_PIPELINE_DEST": dest,
+            "MEDIA_PIPELINE_MODE": "sync",
+            "MEDIA_PIPELINE_SYNC_CONCURRENCY": "1",
+            "MEDIA_PIPELINE_MAX_CHUNK_SECONDS": "2",
+            "MEDIA_PIPELINE_OVERLAP_SECONDS": "0.5",
+        }
+        first = _run(env)
+        answered = S3Location.parse(dest).join("_ledger", "requests")
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and sum(1 for _ in store.list(answered)) < 3:
+            assert first.poll() is None, first.stdout.read() if first.stdout else ""
+            time.sleep(0.1)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(10)
+        paid_before_kill = slow.stats()["requests"].get("generateContent", 0)
+        assert paid_before_kill >= 3
+
+        second = _run(env)
+        out, _ = second.communicate(timeout=180)
+        assert second.returncode == 0, out
+        requests = read_table(store, S3Location.parse(dest), "requests").to_pylist()
+        sent = slow.stats()["requests"].get("generateContent", 0)
+    answers = [r for r in requests if r["mode"] == "sync"]
+    # one request may have been in flight when the worker died (paid, never recorded): at most that is repeated
+    assert paid_before_kill < len(answers), "the first run finished before it was killed: nothing was proven"
+    assert len(answers) <= sent <= len(answers) + 1
