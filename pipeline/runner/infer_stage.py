@@ -21,6 +21,7 @@ from pipeline.gemini.client import GeminiConnection, make_client
 from pipeline.gemini.outcomes import RequestOutcome
 from pipeline.gemini.requests import ChunkRequest, generation_config, request_key
 from pipeline.gemini.retry import backoff_delay
+from pipeline.models import PreparedChunk
 from pipeline.runner.batch_ledger import (
     BatchLedger,
     LedgerRecord,
@@ -30,7 +31,7 @@ from pipeline.runner.batch_ledger import (
 )
 from pipeline.runner.context import RunContext
 from pipeline.runner.prepare_stage import chunk_bytes
-from pipeline.runner.state import BatchSubmission, RunManifest
+from pipeline.runner.state import BatchSubmission, ItemState, RunManifest
 
 # `auto` sends small runs synchronously: a batch job's turnaround is not worth it for a handful.
 AUTO_SYNC_MAX_REQUESTS = 8
@@ -61,12 +62,15 @@ def _request_facts(manifest: RunManifest) -> dict[str, dict]:
     return facts
 
 
-def _load(ctx: RunContext, manifest: RunManifest, key: str) -> ChunkRequest:
+def load_request(
+    ctx: RunContext, manifest: RunManifest, key: str, *, send_as: str | None = None
+) -> ChunkRequest:
+    """The request for one recorded key, its chunk's bytes read from staging; `send_as` renames it
+    (a re-ask is the same chunk under another key)."""
     fact = manifest.requests[key]
-    item = next(i for i in manifest.items if i.source.uri == fact["source_uri"])
-    chunk = next(c for c in item.prepared if c.index == fact["chunk_index"])
+    item, chunk = _chunks_by_request(manifest)[(fact["source_uri"], fact["chunk_index"])]
     return ChunkRequest(
-        key=key,
+        key=send_as or key,
         source_uri=fact["source_uri"],
         chunk_index=chunk.index,
         chunk_start_s=chunk.start_s,
@@ -76,6 +80,13 @@ def _load(ctx: RunContext, manifest: RunManifest, key: str) -> ChunkRequest:
         estimated_prompt_tokens=int(fact.get("estimated_prompt_tokens", 0)),
         video_fps=item.plan.settings.video_fps if item.plan else ctx.settings.video_fps,
     )
+
+
+def _chunks_by_request(manifest: RunManifest) -> dict[tuple[str, int], tuple[ItemState, PreparedChunk]]:
+    """(source, chunk index) -> (item, chunk), built once per manifest: a run may hold thousands."""
+    if manifest._chunk_index is None:
+        manifest._chunk_index = {(i.source.uri, c.index): (i, c) for i in manifest.items for c in i.prepared}
+    return manifest._chunk_index
 
 
 def _resolve_mode(ctx: RunContext, pending: int) -> str:
@@ -207,7 +218,7 @@ def _create(
     """Create the job, retrying transient errors. An error may hide a job that was created anyway, so
     before each retry the job is looked up by its display name: found means re-attach, not create."""
     s = ctx.settings
-    requests = [_load(ctx, manifest, k) for k in keys]
+    requests = [load_request(ctx, manifest, k) for k in keys]
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             if transport == "files":
@@ -353,7 +364,7 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
             client,
             model=s.model,
             task=ctx.task,
-            requests=(_load(ctx, manifest, k) for k in keys),
+            requests=(load_request(ctx, manifest, k) for k in keys),
             config=_config(ctx, manifest),
             policy=policy,
             on_outcome=arrived,

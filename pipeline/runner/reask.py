@@ -14,7 +14,7 @@ from pipeline.gemini.outcomes import RequestOutcome
 from pipeline.gemini.requests import ChunkRequest
 from pipeline.runner.answers import keys_to_reask, reask_key
 from pipeline.runner.context import RunContext
-from pipeline.runner.prepare_stage import chunk_bytes
+from pipeline.runner.infer_stage import load_request
 from pipeline.runner.state import RunManifest
 from pipeline.tasks import Task
 
@@ -30,22 +30,6 @@ Answer again with JSON that matches the response schema exactly."""
 
 def reask_prompt(task: Task, error: str) -> str:
     return task.prompt + PROMPT_SUFFIX.format(error=error[:1000])
-
-
-def _request(ctx: RunContext, manifest: RunManifest, key: str) -> ChunkRequest:
-    fact = manifest.requests[key]
-    item = next(i for i in manifest.items if i.source.uri == fact["source_uri"])
-    chunk = next(c for c in item.prepared if c.index == fact["chunk_index"])
-    return ChunkRequest(
-        key=reask_key(key),
-        source_uri=item.source.uri,
-        chunk_index=chunk.index,
-        chunk_start_s=chunk.start_s,
-        chunk_duration_s=chunk.duration_s,
-        mime_type=chunk.mime_type,
-        data=chunk_bytes(ctx, chunk),
-        video_fps=item.plan.settings.video_fps if item.plan else ctx.settings.video_fps,
-    )
 
 
 def sync_sender(ctx: RunContext, connection=None) -> Sender:  # noqa: ANN001 - GeminiConnection | None
@@ -77,7 +61,7 @@ def reask_invalid(
     send = send or sync_sender(ctx, connection)
     ctx.progress.start("re-ask", len(todo))
     for key, error in sorted(todo.items()):
-        request = _request(ctx, manifest, key)
+        request = load_request(ctx, manifest, key, send_as=reask_key(key))
         outcome = send(dataclasses.replace(ctx.task, prompt=reask_prompt(ctx.task, error)), request)
         outcome.key = request.key
         manifest.requests[request.key] = {**manifest.requests[key], "reask_of": key}

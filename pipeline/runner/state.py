@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from pipeline.models import ItemStatus, MediaPlan, PreparedChunk, ProbeResult, SourceObject
 
@@ -75,3 +75,5 @@ class RunManifest(BaseModel):
     history: list[dict[str, Any]] = Field(default_factory=list)  # earlier attempts (billed too)
     requests: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> chunk facts
     quarantine: list[QuarantineRow] = Field(default_factory=list)
+    # (source, chunk index) -> (item, chunk): a lookup cache for the infer stage, never serialised
+    _chunk_index: dict[tuple[str, int], tuple[ItemState, PreparedChunk]] | None = PrivateAttr(default=None)
