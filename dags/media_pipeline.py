@@ -89,6 +89,13 @@ def _p(default, types, description, **schema):  # noqa: ANN001, ANN202 - a nulla
             None, ["integer"], "downscale chunks to at most this height (px)", minimum=64, maximum=2160
         ),
         "keep_audio": _p(None, ["boolean"], "keep a mono low-rate audio track in video chunks"),
+        "audio_model": _p(
+            None,
+            ["string"],
+            "model for a video's sound, sent as its own request (describe: gemini-2.5-flash-lite); "
+            "'none' keeps the sound in the video request",
+            pattern=r"^(none|gemini-[a-z0-9.\-]+)$",
+        ),
         "dry_run": Param(
             False, type="boolean", description="plan and estimate only: no model call, no tables"
         ),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.catalog import known_models
 from pipeline.errors import ConfigError
 from pipeline.models import PrepareSettings
 
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
         description="s3://bucket/prefix the tables (and _staging/) are written under",
     )
     model: str = Field("gemini-2.5-flash", description="Gemini model id (see pipeline/catalog/models.json)")
+    audio_model: str | None = Field(
+        None,
+        description="send a video's sound as its own request to this model (a cheaper audio rate); "
+        "empty keeps the sound in the video request. Tasks may default it (describe: gemini-2.5-flash-lite)",
+    )
     task: str = Field("describe", description="name of the task (prompt + response model + version) to ask")
     mode: InferenceMode = Field(
         "batch", description="batch (50% price, async), sync (generate_content), auto"
@@ -43,7 +49,9 @@ class Settings(BaseSettings):
     budget_usd: float | None = Field(
         None, description="stop before paying when the run's estimate exceeds this"
     )
-    max_chunk_seconds: float = Field(120.0, gt=0, description="upper bound on one chunk's duration")
+    # Every request carries the prompt, an answer and the overlap: 5 min chunks spread that over enough
+    # media (~30k tokens at 1 fps LOW, 3% of the context) while a failed chunk still costs little.
+    max_chunk_seconds: float = Field(300.0, gt=0, description="upper bound on one chunk's duration")
     overlap_seconds: float = Field(
         2.0, ge=0, description="overlap between consecutive chunks so boundaries are seen twice"
     )
@@ -114,6 +122,15 @@ class Settings(BaseSettings):
     dry_run: bool = Field(False, description="plan and estimate only: no model call, no tables written")
     work_dir: str | None = Field(None, description="local scratch directory (default: a temp dir per stage)")
 
+    @field_validator("audio_model", mode="before")
+    @classmethod
+    def _audio_model(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None  # still counts as set: an explicit "no split" beats a task's default
+        if str(value) not in known_models():
+            raise ValueError(f"unknown model {value!r}; known: {', '.join(known_models())}")
+        return value
+
     @field_validator("source", "dest")
     @classmethod
     def _s3_uri(cls, value: str) -> str:
@@ -133,6 +150,7 @@ class Settings(BaseSettings):
             "media_resolution": self.media_resolution,
             "fast": self.fast_prepare,
             "static_fps": self.static_video_fps,
+            "audio_model": self.audio_model,
         }
         if task is not None:
             own = {"fast": "fast_prepare", "static_fps": "static_video_fps"}

@@ -93,6 +93,9 @@ class PrepareSettings(BaseModel):
     fast: bool = False
     # Frame rate for static pictures (slides, screen recordings); None keeps video_fps for everything.
     static_fps: float | None = None
+    # A video's sound goes out as its own request to this (cheaper) model; None keeps it in the video
+    # request. In a plan it is set only where the split applies (a video with sound kept, another model).
+    audio_model: str | None = None
 
 
 class TokenEstimate(BaseModel):
@@ -115,8 +118,17 @@ class MediaPlan(BaseModel):
     duration_s: float | None
     chunks: list[ChunkSpec]
     settings: PrepareSettings
-    estimate: TokenEstimate
+    estimate: TokenEstimate  # the requests to the run's model
+    sound_estimate: TokenEstimate | None = None  # the sound requests to settings.audio_model, when split
     estimated_cost_usd: float = 0.0
+
+
+class Track(StrEnum):
+    """What of a chunk a request carries."""
+
+    ALL = "all"  # everything the chunk has (picture and sound, or the one it has)
+    PICTURE = "picture"  # a video's picture; its sound is a SOUND request of its own
+    SOUND = "sound"  # a video's sound track
 
 
 class PreparedChunk(BaseModel):
@@ -132,3 +144,4 @@ class PreparedChunk(BaseModel):
     width: int | None = None
     height: int | None = None
     has_audio: bool = False
+    track: Track = Track.ALL

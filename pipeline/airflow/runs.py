@@ -31,6 +31,7 @@ SETTING_PARAMS = (
     "video_fps",
     "max_height",
     "keep_audio",
+    "audio_model",
     "media_resolution",
 )
 

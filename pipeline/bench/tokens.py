@@ -11,7 +11,8 @@ from google import genai
 from google.genai import types
 
 from pipeline.cost import Usage, request_cost
-from pipeline.models import PreparedChunk
+from pipeline.gemini.requests import ChunkRequest, contents, generation_config
+from pipeline.models import PreparedChunk, PrepareSettings, Track
 from pipeline.tasks import Task
 
 HOUR_S = 3600.0
@@ -20,18 +21,26 @@ MAX_OUTPUT_TOKENS = 4096
 
 @dataclass(frozen=True)
 class Billed:
-    """What a set of requests covering `media_s` seconds of media was billed."""
+    """What a set of requests covering `media_s` seconds of media was billed, per model."""
 
     media_s: float
     requests: int
-    usage: Usage
+    by_model: dict[str, Usage]
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for usage in self.by_model.values():
+            total = _add(total, usage)
+        return total
 
     def tokens_per_hour(self) -> float:
-        return (self.usage.prompt_total + self.usage.output + self.usage.thoughts) * HOUR_S / self.media_s
+        u = self.usage
+        return (u.prompt_total + u.output + u.thoughts) * HOUR_S / self.media_s
 
-    def usd_per_hour(self, model: str, *, batch: bool) -> float:
-        usd, _version = request_cost(model, self.usage, batch=batch)
-        return float(usd) * HOUR_S / self.media_s
+    def usd_per_hour(self, *, batch: bool) -> float:
+        usd = sum(float(request_cost(m, u, batch=batch)[0]) for m, u in self.by_model.items())
+        return usd * HOUR_S / self.media_s
 
 
 def _add(a: Usage, b: Usage) -> Usage:
@@ -54,23 +63,32 @@ def bill_prepared(
     task: Task,
     chunks: list[PreparedChunk],
     *,
-    video_fps: float,
-    media_resolution: str,
+    settings: PrepareSettings,
     media_s: float,
 ) -> Billed:
-    """Send every prepared chunk inline, as the pipeline does (fps = the plan's, resolution = the run's)."""
-    total = Usage()
+    """Send every prepared chunk inline as the pipeline builds it (pipeline.gemini.requests): the plan's
+    frame rate and media resolution, a split video's sound to the plan's audio model."""
+    by_model: dict[str, Usage] = {}
+    config = generation_config(
+        task, media_resolution=settings.media_resolution, max_output_tokens=MAX_OUTPUT_TOKENS
+    )
     for chunk in chunks:
-        part = types.Part.from_bytes(data=Path(chunk.path or "").read_bytes(), mime_type=chunk.mime_type)
-        if chunk.mime_type.startswith("video/") and video_fps != 1.0:
-            part.video_metadata = types.VideoMetadata(fps=video_fps)
-        response = client.models.generate_content(
-            model=model,
-            contents=[types.Content(role="user", parts=[part, types.Part.from_text(text=task.prompt)])],
-            config=_config(task, media_resolution),
+        to = settings.audio_model if chunk.track is Track.SOUND and settings.audio_model else model
+        request = ChunkRequest(
+            key=f"c{chunk.index}-{chunk.track.value}",
+            source_uri="bench",
+            chunk_index=chunk.index,
+            chunk_start_s=chunk.start_s,
+            chunk_duration_s=chunk.duration_s,
+            mime_type=chunk.mime_type,
+            data=Path(chunk.path or "").read_bytes(),
+            video_fps=settings.video_fps,
+            model=to,
+            track=chunk.track,
         )
-        total = _add(total, Usage.from_usage_metadata(response.usage_metadata))
-    return Billed(media_s=media_s, requests=len(chunks), usage=total)
+        response = client.models.generate_content(model=to, contents=contents(task, request), config=config)
+        by_model[to] = _add(by_model.get(to, Usage()), Usage.from_usage_metadata(response.usage_metadata))
+    return Billed(media_s=media_s, requests=len(chunks), by_model=by_model)
 
 
 def bill_naive(client: genai.Client, model: str, task: Task, clip: Path, media_s: float) -> Billed:
@@ -87,4 +105,6 @@ def bill_naive(client: genai.Client, model: str, task: Task, clip: Path, media_s
         contents=[types.Content(role="user", parts=[part, types.Part.from_text(text=task.prompt)])],
         config=_config(task, None),
     )
-    return Billed(media_s=media_s, requests=1, usage=Usage.from_usage_metadata(response.usage_metadata))
+    return Billed(
+        media_s=media_s, requests=1, by_model={model: Usage.from_usage_metadata(response.usage_metadata)}
+    )

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from pipeline.cli.render import RichProgress, console, print_summary
-from pipeline.errors import BudgetExceededError, MediaError, PipelineError, RunQualityError
+from pipeline.errors import BudgetExceededError, ConfigError, MediaError, PipelineError, RunQualityError
 
 app = typer.Typer(
     name="media-pipeline",
@@ -122,7 +122,7 @@ def _local_or_s3(src: str, workdir: Path) -> tuple[Path, str]:
 
 
 def _plan_one(src: str, workdir: Path) -> tuple[Any, Any, Any, Path]:
-    from pipeline.cost import estimate_cost
+    from pipeline.cost import plan_cost
     from pipeline.media import plan_for_run, probe, verify_decodable
     from pipeline.tasks import get_task
 
@@ -133,11 +133,9 @@ def _plan_one(src: str, workdir: Path) -> tuple[Any, Any, Any, Path]:
         verify_decodable(path, result, source=uri)
         task = get_task(settings.task)
         plan = plan_for_run(uri, result, settings, task)
-    except MediaError as exc:
+    except (MediaError, ConfigError) as exc:
         _fail(str(exc), 2)
-    plan.estimated_cost_usd = float(
-        estimate_cost(settings.model, plan.estimate, batch=settings.mode != "sync")
-    )
+    plan.estimated_cost_usd = float(plan_cost(settings.model, plan, batch=settings.mode != "sync"))
     return settings, result, plan, path
 
 
@@ -170,9 +168,15 @@ def plan(
     console.print(table)
     e = media_plan.estimate
     console.print(
-        f"tokens: text {e.text}, image {e.image}, video {e.video}, audio {e.audio}, output ~{e.output}"
+        f"tokens ({settings.model}): text {e.text}, image {e.image}, video {e.video}, audio {e.audio}, "
+        f"output ~{e.output}"
     )
-    console.print(f"estimated cost ({settings.model}, {settings.mode}): ${media_plan.estimated_cost_usd:.6f}")
+    if (sound := media_plan.sound_estimate) is not None:
+        console.print(
+            f"tokens of the sound requests ({media_plan.settings.audio_model}): text {sound.text}, "
+            f"audio {sound.audio}, output ~{sound.output}"
+        )
+    console.print(f"estimated cost ({settings.mode}): ${media_plan.estimated_cost_usd:.6f}")
 
 
 @app.command()
@@ -197,7 +201,7 @@ def prepare(
     (out / "plan.json").write_text(json.dumps(doc, indent=2))
     for chunk in chunks:
         console.print(
-            f"chunk {chunk.index}: start {chunk.start_s:.3f}s, {chunk.duration_s:.3f}s, {chunk.bytes} bytes -> {chunk.path}"
+            f"chunk {chunk.index} ({chunk.track.value}): start {chunk.start_s:.3f}s, {chunk.duration_s:.3f}s, {chunk.bytes} bytes -> {chunk.path}"
         )
     console.print(f"plan: {out / 'plan.json'}")
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipeline.catalog import ModelPrice, model_price
-from pipeline.models import TokenEstimate
+from pipeline.models import MediaPlan, TokenEstimate
 
 USD = Decimal
 _NANO = Decimal("0.000000001")
@@ -109,6 +109,15 @@ def estimate_cost(model: str, estimate: TokenEstimate, *, batch: bool, on: date 
         output=estimate.output,
     )
     return request_cost(model, usage, batch=batch, on=on)[0]
+
+
+def plan_cost(model: str, plan: MediaPlan, *, batch: bool, on: date | None = None) -> Decimal:
+    """A source's pre-flight USD: its requests to the run's model, plus its sound requests to the
+    plan's audio model when the sound is split off."""
+    cost = estimate_cost(model, plan.estimate, batch=batch, on=on)
+    if plan.sound_estimate is not None and plan.settings.audio_model is not None:
+        cost += estimate_cost(plan.settings.audio_model, plan.sound_estimate, batch=batch, on=on)
+    return cost
 
 
 def cache_storage_cost(

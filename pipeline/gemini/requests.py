@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from google.genai import types
 
-from pipeline.tasks import Task
+from pipeline.models import Track
+from pipeline.tasks import TRACK_NOTES, Task
 
 
 @dataclass
@@ -22,15 +23,12 @@ class ChunkRequest:
     data: bytes = field(repr=False)
     estimated_prompt_tokens: int = 0
     video_fps: float = 1.0  # the frame rate the chunk was prepared at: the model samples exactly those frames
+    model: str = ""  # the model this request goes to ("" = the run's model)
+    track: Track = Track.ALL  # what of the chunk it carries: a split video's picture or sound, or all
 
     @property
     def chunk_end_s(self) -> float:
         return self.chunk_start_s + self.chunk_duration_s
-
-
-def request_key(sha256: str, chunk_index: int, fingerprint: str) -> str:
-    """Stable across reruns: the same content, chunk and settings give the same key."""
-    return f"{sha256[:16]}-{fingerprint[:8]}-c{chunk_index:03d}"
 
 
 def video_metadata(request: ChunkRequest) -> types.VideoMetadata | None:
@@ -53,10 +51,14 @@ def media_part(request: ChunkRequest, file_uri: str | None = None) -> types.Part
 def contents(
     task: Task, request: ChunkRequest, *, prompt_cached: bool = False, file_uri: str | None = None
 ) -> list[types.Content]:
-    """The media part, then the task's prompt unless the prompt comes from a context cache."""
+    """The media part, then the task's prompt unless the prompt comes from a context cache, then what the
+    model must know about a split video's track (pipeline.tasks.TRACK_NOTES)."""
     parts = [media_part(request, file_uri)]
+    note = TRACK_NOTES[request.track]
     if not prompt_cached:
-        parts.append(types.Part.from_text(text=task.prompt))
+        parts.append(types.Part.from_text(text=task.prompt + note))
+    elif note:
+        parts.append(types.Part.from_text(text=note))
     return [types.Content(role="user", parts=parts)]
 
 

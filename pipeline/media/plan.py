@@ -6,8 +6,18 @@ import math
 from typing import TYPE_CHECKING
 
 from pipeline.catalog import model_limits, token_rules, transport_limits
+from pipeline.cost import plan_cost
 from pipeline.errors import ConfigError
-from pipeline.models import ChunkSpec, MediaPlan, MediaType, PrepareSettings, ProbeResult, TokenEstimate
+from pipeline.models import (
+    ChunkSpec,
+    MediaPlan,
+    MediaType,
+    PrepareSettings,
+    ProbeResult,
+    TokenEstimate,
+    Track,
+)
+from pipeline.tasks import track_prompt
 
 # Expected answer size per request (the describe task's JSON: summary, tags, a few segments).
 EXPECTED_OUTPUT_TOKENS_PER_CHUNK = 400
@@ -51,17 +61,30 @@ def prepared_image_size(probe: ProbeResult, settings: PrepareSettings) -> tuple[
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def source_settings(probe: ProbeResult, settings: PrepareSettings) -> PrepareSettings:
-    """The settings this source is prepared (and billed) with: static pictures get static_fps, and
-    keyframes-only decoding stays on only where keyframes are at least one per sampled frame."""
+def splits_sound(probe: ProbeResult, settings: PrepareSettings, model: str) -> bool:
+    """A video whose sound is kept goes out as two requests when the sound has a model of its own."""
+    return (
+        probe.media_type is MediaType.VIDEO
+        and probe.has_audio
+        and settings.keep_audio
+        and settings.audio_model is not None
+        and settings.audio_model != model
+    )
+
+
+def source_settings(probe: ProbeResult, settings: PrepareSettings, model: str) -> PrepareSettings:
+    """The settings this source is prepared (and billed) with: static pictures get static_fps,
+    keyframes-only decoding stays on only where keyframes are at least one per sampled frame, and
+    audio_model stays only where the sound really is split off."""
+    audio_model = settings.audio_model if splits_sound(probe, settings, model) else None
     if probe.media_type is not MediaType.VIDEO:
-        return settings.model_copy(update={"fast": False})
+        return settings.model_copy(update={"fast": False, "audio_model": audio_model})
     fps = settings.video_fps
     if settings.static_fps and probe.motion is not None and probe.motion <= STATIC_MAX_MOTION:
         fps = min(fps, settings.static_fps)
     interval = probe.keyframe_interval_s
     fast = settings.fast and interval is not None and interval <= 1.0 / fps + 1e-3
-    return settings.model_copy(update={"video_fps": fps, "fast": fast})
+    return settings.model_copy(update={"video_fps": fps, "fast": fast, "audio_model": audio_model})
 
 
 def _bitrate_bytes_per_s(bitrate: str) -> float:
@@ -156,19 +179,24 @@ def plan_media(
     """Chunks, downscale settings and token estimate for one source (cost is filled by the cost stage).
 
     `plan.settings` are the settings this source really gets (source_settings): send its chunks with
-    `plan.settings.video_fps`. Raises ConfigError for settings the model cannot take."""
+    `plan.settings.video_fps`; `plan.settings.audio_model` is set only where the video's sound goes to
+    its own model, which is where that is estimated cheaper. Raises ConfigError for settings the model
+    cannot take."""
     limit = model_limits(model).output_token_limit
     if max_output_tokens > limit:
         raise ConfigError(
             f"max_output_tokens {max_output_tokens} is over model {model}'s output token limit of {limit} "
             "(pipeline/catalog/models.json); lower it"
         )
-    settings = source_settings(probe, settings)
+    settings = source_settings(probe, settings, model)
     rules = token_rules(model)
-    text = rules.text_tokens(prompt_text)
+    split = settings.audio_model is not None
+    text = rules.text_tokens(track_prompt(prompt_text, Track.PICTURE if split else Track.ALL))
     output_per_chunk = min(EXPECTED_OUTPUT_TOKENS_PER_CHUNK, max_output_tokens)
 
     if probe.media_type is MediaType.IMAGE or not probe.duration_s:
+        settings = settings.model_copy(update={"audio_model": None})  # one picture, one request
+        text = rules.text_tokens(prompt_text)
         w, h = prepared_image_size(probe, settings)
         chunks = [ChunkSpec(index=0, start_s=0.0, end_s=0.0)]
         estimate = TokenEstimate(
@@ -191,21 +219,55 @@ def plan_media(
         probe, settings=settings, model=model, max_chunk_seconds=max_chunk_seconds, text_tokens=text
     )
     chunks = split_chunks(probe.duration_s, max_len, overlap_s)
-    estimate = TokenEstimate()
-    for chunk in chunks:
-        part = _chunk_estimate(chunk.duration_s, probe, settings, model)
-        estimate.text += text
-        estimate.video += part.video
-        estimate.audio += part.audio
-        estimate.output += output_per_chunk
-    return MediaPlan(
+    plan = MediaPlan(
         source_uri=source_uri,
         media_type=probe.media_type,
         duration_s=probe.duration_s,
         chunks=chunks,
         settings=settings,
-        estimate=estimate,
+        estimate=TokenEstimate(),
     )
+    plan.estimate, plan.sound_estimate = estimate_requests(
+        chunks, probe, settings, model, prompt_text, output_per_chunk
+    )
+    if split:
+        # A second request pays its own prompt and answer: on short chunks that is more than the
+        # cheaper audio rate saves, so the sound stays in the video request where that is cheaper.
+        whole = settings.model_copy(update={"audio_model": None})
+        estimate, _ = estimate_requests(chunks, probe, whole, model, prompt_text, output_per_chunk)
+        unsplit = plan.model_copy(update={"settings": whole, "estimate": estimate, "sound_estimate": None})
+        if plan_cost(model, unsplit, batch=True) <= plan_cost(model, plan, batch=True):
+            return unsplit
+    return plan
+
+
+def estimate_requests(
+    chunks: list[ChunkSpec],
+    probe: ProbeResult,
+    settings: PrepareSettings,
+    model: str,
+    prompt_text: str,
+    output_per_chunk: int,
+) -> tuple[TokenEstimate, TokenEstimate | None]:
+    """Tokens of the requests to the run's model, and of the sound requests when the sound is split."""
+    rules = token_rules(model)
+    audio_model = settings.audio_model
+    text = rules.text_tokens(track_prompt(prompt_text, Track.PICTURE if audio_model else Track.ALL))
+    estimate = TokenEstimate()
+    sound = TokenEstimate() if audio_model else None
+    for chunk in chunks:
+        part = _chunk_estimate(chunk.duration_s, probe, settings, model)
+        estimate.text += text
+        estimate.video += part.video
+        estimate.output += output_per_chunk
+        if sound is None or audio_model is None:
+            estimate.audio += part.audio
+        else:  # the sound request: its own prompt, the chunk's audio, its own answer
+            sound_rules = token_rules(audio_model)
+            sound.text += sound_rules.text_tokens(track_prompt(prompt_text, Track.SOUND))
+            sound.audio += sound_rules.audio_tokens(chunk.duration_s)
+            sound.output += output_per_chunk
+    return estimate, sound
 
 
 def plan_for_run(source_uri: str, probe: ProbeResult, settings: Settings, task: Task) -> MediaPlan:

@@ -1,7 +1,8 @@
 """Turn a planned source into the chunk files that are sent to Gemini.
 
 Video and audio: ONE ffmpeg process per source decodes it once and writes every chunk (split/asplit
-into one trim branch per chunk). Images: Pillow (EXIF orientation applied, resized, re-encoded as a
+into one trim branch per chunk). A video's sound goes into its chunk files, or, where the plan splits it
+off (settings.audio_model), into an Ogg/Opus file per chunk written by the same pass. Images: Pillow (EXIF orientation applied, resized, re-encoded as a
 metadata-free JPEG), ffmpeg's first frame for what Pillow cannot read (HEIC). Every output is
 ffprobed afterwards, so a PreparedChunk carries what the file really holds.
 """
@@ -9,6 +10,7 @@ ffprobed afterwards, so a PreparedChunk carries what the file really holds.
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
@@ -16,7 +18,15 @@ import ffmpeg
 from pipeline.errors import CorruptMediaError, MediaError
 from pipeline.media.plan import prepared_image_size, prepared_video_size
 from pipeline.media.probe import PROTOCOL_WHITELIST, _last_lines
-from pipeline.models import ChunkSpec, MediaPlan, MediaType, PreparedChunk, PrepareSettings, ProbeResult
+from pipeline.models import (
+    ChunkSpec,
+    MediaPlan,
+    MediaType,
+    PreparedChunk,
+    PrepareSettings,
+    ProbeResult,
+    Track,
+)
 
 VIDEO_MIME = "video/mp4"
 IMAGE_MIME = "image/jpeg"
@@ -33,7 +43,7 @@ FFMPEG_TIMEOUT_PER_SOURCE_SECOND = 2.0
 # frames (animated GIF delays, v_h264_vfr_*: a 1.57 s last frame) get repeated so every chunk has a frame
 # near its end, and later filters handle fewer frames. Its period bounds how far a chunk's duration can
 # be off the plan.
-TIMING_FPS = 10.0
+TIMING_FPS = 20.0
 TAIL_PAD_S = 5.0
 
 
@@ -83,7 +93,19 @@ def _select_expr(fps: float, chunk_duration: float, last_window: float) -> str:
     return f"select='isnan(prev_selected_t)+gt({cell}\\,{prev})+gte(t\\,{tail})'"
 
 
-def _av_args(src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path) -> tuple[list[str], list[Path]]:
+@dataclass(frozen=True)
+class ChunkOutput:
+    """One file the ffmpeg pass writes: which chunk, where, and what of it."""
+
+    chunk: ChunkSpec
+    path: Path
+    mime_type: str
+    track: Track
+
+
+def _av_args(
+    src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path
+) -> tuple[list[str], list[ChunkOutput]]:
     settings: PrepareSettings = plan.settings
     chunks: list[ChunkSpec] = plan.chunks
     n = len(chunks)
@@ -108,7 +130,7 @@ def _av_args(src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path) -> t
         # about the cost of decoding alone.
         graph.append(
             f"[0:{probe.video_stream}]yadif=mode=send_frame:deint=interlaced,"
-            f"fps={timing_fps:g}:eof_action=pass,tpad=stop_mode=clone:stop_duration={TAIL_PAD_S:g},"
+            f"fps={timing_fps:g}:start_time=0:eof_action=pass,tpad=stop_mode=clone:stop_duration={TAIL_PAD_S:g},"
             f"split={n}{labels}"
         )
         # trim keeps only frames that END by the chunk end, so the last kept one starts within two periods
@@ -134,24 +156,15 @@ def _av_args(src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path) -> t
     # least one per sampled frame); the timing grid above still makes every chunk exact.
     input_options = ("-skip_frame", "nokey") if is_video and settings.fast else ()
     args = _ffmpeg_base(src, input_options) + ["-filter_complex", ";".join(graph)]
-    paths: list[Path] = []
-    for i in range(n):
+    # The sound of a video goes into the video file, or (split) into an audio file of its own.
+    split = is_video and with_audio and settings.audio_model is not None
+    outputs: list[ChunkOutput] = []
+    for i, c in enumerate(chunks):
         if is_video:
             out = out_dir / f"chunk_{i:03d}.mp4"
             args += ["-map", f"[v{i}]"]
-            if with_audio:
-                args += [
-                    "-map",
-                    f"[a{i}]",
-                    "-c:a",
-                    "aac",
-                    "-b:a",
-                    settings.audio_bitrate,
-                    "-ac",
-                    "1",
-                    "-ar",
-                    str(settings.audio_sample_rate),
-                ]
+            if with_audio and not split:
+                args += ["-map", f"[a{i}]", "-c:a", "aac", *_audio_options(settings)]
             # vfr keeps the selected frames' own timestamps; a fresh encoder per file starts every
             # chunk on a keyframe, -g bounds the GOP at ~10 s of sampled frames.
             args += [
@@ -174,25 +187,25 @@ def _av_args(src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path) -> t
                 "+faststart",
                 str(out),
             ]
-        else:
+            outputs.append(ChunkOutput(c, out, VIDEO_MIME, Track.PICTURE if split else Track.ALL))
+        if not is_video or split:
             out = out_dir / f"chunk_{i:03d}.{AUDIO_EXT}"
             args += [
                 "-map",
                 f"[a{i}]",
                 "-c:a",
                 AUDIO_CODEC,
-                "-b:a",
-                settings.audio_bitrate,
-                "-ac",
-                "1",
-                "-ar",
-                str(settings.audio_sample_rate),
+                *_audio_options(settings),
                 "-vn",
                 *_STRIP,
                 str(out),
             ]
-        paths.append(out)
-    return args, paths
+            outputs.append(ChunkOutput(c, out, AUDIO_MIME, Track.SOUND if split else Track.ALL))
+    return args, outputs
+
+
+def _audio_options(settings: PrepareSettings) -> list[str]:
+    return ["-b:a", settings.audio_bitrate, "-ac", "1", "-ar", str(settings.audio_sample_rate)]
 
 
 def _probe_output(path: Path, name: str) -> dict:
@@ -206,7 +219,9 @@ def _probe_output(path: Path, name: str) -> dict:
         ) from exc
 
 
-def _chunk_from_output(index: int, start_s: float, path: Path, mime: str, name: str) -> PreparedChunk:
+def _chunk_from_output(
+    index: int, start_s: float, path: Path, mime: str, name: str, track: Track = Track.ALL
+) -> PreparedChunk:
     if not path.exists() or path.stat().st_size == 0:
         raise CorruptMediaError(
             f"{name}: ffmpeg wrote no data for {path.name}; re-export the source", reason="empty_chunk"
@@ -229,18 +244,19 @@ def _chunk_from_output(index: int, start_s: float, path: Path, mime: str, name: 
         width=int(video["width"]) if video and video.get("width") else None,
         height=int(video["height"]) if video and video.get("height") else None,
         has_audio=any(s.get("codec_type") == "audio" for s in streams),
+        track=track,
     )
 
 
 def _prepare_av(
     src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path, name: str
 ) -> list[PreparedChunk]:
-    args, paths = _av_args(src, plan, probe, out_dir)
+    args, outputs = _av_args(src, plan, probe, out_dir)
     timeout = max(FFMPEG_MIN_TIMEOUT_S, (probe.duration_s or 0.0) * FFMPEG_TIMEOUT_PER_SOURCE_SECOND)
     _run_ffmpeg(args, name=name, timeout=timeout)
-    mime = VIDEO_MIME if probe.media_type is MediaType.VIDEO else AUDIO_MIME
     return [
-        _chunk_from_output(c.index, c.start_s, p, mime, name) for c, p in zip(plan.chunks, paths, strict=True)
+        _chunk_from_output(o.chunk.index, o.chunk.start_s, o.path, o.mime_type, name, o.track)
+        for o in outputs
     ]
 
 
@@ -323,7 +339,7 @@ def _prepare_image(
 def prepare_media(
     src: str | Path, plan: MediaPlan, probe: ProbeResult, out_dir: str | Path
 ) -> list[PreparedChunk]:
-    """Write every planned chunk of `src` into `out_dir` (chunk_000.mp4 / .mp3 / .jpg ...).
+    """Write every planned chunk of `src` into `out_dir` (chunk_000.mp4 / .ogg / .jpg ...).
 
     Raises CorruptMediaError (ffmpeg or Pillow cannot convert it, naming the file and ffmpeg's last
     stderr lines) or MediaError."""

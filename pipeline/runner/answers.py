@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.gemini.outcomes import RequestOutcome
-from pipeline.gemini.requests import request_key
 from pipeline.models import ItemStatus
 from pipeline.runner.state import ItemState, QuarantineRow, RunManifest
 from pipeline.stitch import ChunkAnswer, stitch
@@ -33,7 +32,7 @@ def keys_to_reask(task: Task, manifest: RunManifest) -> dict[str, str]:
         if not item.active:
             continue
         for chunk in item.prepared:
-            key = request_key(item.source.sha256, chunk.index, item.fingerprint or "")
+            key = item.request_key(chunk)
             doc = manifest.outcomes.get(key)
             if doc is None or reask_key(key) in manifest.outcomes or doc.get("status") != "ok":
                 continue
@@ -58,9 +57,7 @@ def answer_item(task: Task, manifest: RunManifest, item: ItemState) -> list[Quar
     chunk_answers: list[ChunkAnswer] = []
     uri = item.source.uri
     for chunk in item.prepared:
-        key, doc = _outcome_for(
-            manifest, request_key(item.source.sha256, chunk.index, item.fingerprint or "")
-        )
+        key, doc = _outcome_for(manifest, item.request_key(chunk))
         if doc is None:
             rows.append(
                 QuarantineRow(
@@ -104,7 +101,7 @@ def answer_item(task: Task, manifest: RunManifest, item: ItemState) -> list[Quar
             for p in problems
         )
         chunk_answers.append(ChunkAnswer(chunk.index, chunk.start_s, chunk.duration_s, answer, spans))
-    if len(chunk_answers) < len(item.prepared) or not item.prepared:
+    if len(chunk_answers) < len(item.prepared) or not item.prepared:  # every file of every chunk
         item.fail(
             "validate",
             "incomplete_answer",

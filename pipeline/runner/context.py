@@ -91,7 +91,13 @@ class RunContext:
         return self.dest.join("_staging", "chunks", item.source.sha256, item.fingerprint or "none")
 
     def answer_ledger(self, sha256: str) -> S3Location:
-        return self.dest.join("_ledger", "answers", self.settings.model, self.task.version, f"{sha256}.json")
+        """Answers are reused for the same content, task version and models (a video's sound may have
+        been asked of its own model)."""
+        models = self.settings.model
+        audio_model = self.settings.prepare_settings(self.task).audio_model
+        if audio_model and audio_model != models:
+            models += f"+{audio_model}"
+        return self.dest.join("_ledger", "answers", models, self.task.version, f"{sha256}.json")
 
     # manifest -----------------------------------------------------------------------------------
     def new_manifest(self) -> RunManifest:

@@ -19,9 +19,9 @@ from pipeline.errors import BatchJobFailedError, ConfigError, GeminiTransientErr
 from pipeline.gemini import batch, caching, filebatch, sync
 from pipeline.gemini.client import GeminiConnection, make_client
 from pipeline.gemini.outcomes import RequestOutcome
-from pipeline.gemini.requests import ChunkRequest, generation_config, request_key
+from pipeline.gemini.requests import ChunkRequest, generation_config
 from pipeline.gemini.retry import backoff_delay
-from pipeline.models import PreparedChunk
+from pipeline.models import PreparedChunk, Track
 from pipeline.runner.batch_ledger import (
     BatchLedger,
     LedgerRecord,
@@ -39,26 +39,38 @@ CREATE_ATTEMPTS = 5
 MANIFEST_SAVE_INTERVAL_S = 10.0
 
 
+def request_model(manifest: RunManifest, item: ItemState, chunk: PreparedChunk) -> str:
+    """A split video's sound goes to the plan's audio model, everything else to the run's model."""
+    if chunk.track is Track.SOUND and item.plan is not None and item.plan.settings.audio_model:
+        return item.plan.settings.audio_model
+    return manifest.model
+
+
 def _request_facts(manifest: RunManifest) -> dict[str, dict]:
     facts: dict[str, dict] = {}
     for item in manifest.items:
         if not item.active or not item.prepared:
             continue
-        total = sum(c.duration_s for c in item.prepared) or 1.0
-        prompt_tokens = item.plan.estimate.prompt_total if item.plan else 0
-        for chunk in item.prepared:
-            key = request_key(item.source.sha256, chunk.index, item.fingerprint or "")
-            share = chunk.duration_s / total if len(item.prepared) > 1 else 1.0
-            facts[key] = {
-                "source_uri": item.source.uri,
-                "chunk_index": chunk.index,
-                "chunk_start_s": chunk.start_s,
-                "chunk_end_s": chunk.start_s + chunk.duration_s,
-                "mime_type": chunk.mime_type,
-                "bytes": chunk.bytes,
-                "chunk_uri": chunk.uri,
-                "estimated_prompt_tokens": int(prompt_tokens * share),
-            }
+        for track in {c.track for c in item.prepared}:
+            chunks = [c for c in item.prepared if c.track is track]
+            total = sum(c.duration_s for c in chunks) or 1.0
+            estimate = item.plan.sound_estimate if item.plan and track is Track.SOUND else None
+            estimate = estimate or (item.plan.estimate if item.plan else None)
+            prompt_tokens = estimate.prompt_total if estimate else 0
+            for chunk in chunks:
+                share = chunk.duration_s / total if len(chunks) > 1 else 1.0
+                facts[item.request_key(chunk)] = {
+                    "source_uri": item.source.uri,
+                    "chunk_index": chunk.index,
+                    "track": chunk.track.value,
+                    "model": request_model(manifest, item, chunk),
+                    "chunk_start_s": chunk.start_s,
+                    "chunk_end_s": chunk.start_s + chunk.duration_s,
+                    "mime_type": chunk.mime_type,
+                    "bytes": chunk.bytes,
+                    "chunk_uri": chunk.uri,
+                    "estimated_prompt_tokens": int(prompt_tokens * share),
+                }
     return facts
 
 
@@ -68,7 +80,7 @@ def load_request(
     """The request for one recorded key, its chunk's bytes read from staging; `send_as` renames it
     (a re-ask is the same chunk under another key)."""
     fact = manifest.requests[key]
-    item, chunk = _chunks_by_request(manifest)[(fact["source_uri"], fact["chunk_index"])]
+    item, chunk = _chunks_by_request(manifest)[fact.get("reask_of") or key]
     return ChunkRequest(
         key=send_as or key,
         source_uri=fact["source_uri"],
@@ -79,14 +91,28 @@ def load_request(
         data=chunk_bytes(ctx, chunk),
         estimated_prompt_tokens=int(fact.get("estimated_prompt_tokens", 0)),
         video_fps=item.plan.settings.video_fps if item.plan else ctx.settings.video_fps,
+        model=fact.get("model") or manifest.model,
+        track=chunk.track,
     )
 
 
-def _chunks_by_request(manifest: RunManifest) -> dict[tuple[str, int], tuple[ItemState, PreparedChunk]]:
-    """(source, chunk index) -> (item, chunk), built once per manifest: a run may hold thousands."""
+def _chunks_by_request(manifest: RunManifest) -> dict[str, tuple[ItemState, PreparedChunk]]:
+    """request key -> (item, chunk), built once per manifest: a run may hold thousands."""
     if manifest._chunk_index is None:
-        manifest._chunk_index = {(i.source.uri, c.index): (i, c) for i in manifest.items for c in i.prepared}
+        manifest._chunk_index = {i.request_key(c): (i, c) for i in manifest.items for c in i.prepared}
     return manifest._chunk_index
+
+
+def model_of(manifest: RunManifest, key: str) -> str:
+    return manifest.requests.get(key, {}).get("model") or manifest.model
+
+
+def by_model(manifest: RunManifest, keys: list[str]) -> dict[str, list[str]]:
+    """Keys grouped by the model they go to, the run's model first (a batch job serves one model)."""
+    groups: dict[str, list[str]] = {manifest.model: []}
+    for key in keys:
+        groups.setdefault(model_of(manifest, key), []).append(key)
+    return {model: group for model, group in groups.items() if group}
 
 
 def _resolve_mode(ctx: RunContext, pending: int) -> str:
@@ -98,11 +124,12 @@ def _resolve_mode(ctx: RunContext, pending: int) -> str:
     return "sync" if pending <= AUTO_SYNC_MAX_REQUESTS else "batch"
 
 
-def _config(ctx: RunContext, manifest: RunManifest) -> types.GenerateContentConfig:
+def _config(ctx: RunContext, manifest: RunManifest, model: str) -> types.GenerateContentConfig:
+    """The generation config for requests to `model`; the prompt cache serves the run's model only."""
     s = ctx.settings
     cache = (
         manifest.prompt_cache["name"]
-        if manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at")
+        if manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at") and model == manifest.model
         else None
     )
     return generation_config(
@@ -157,7 +184,8 @@ def _transport(ctx: RunContext, manifest: RunManifest, keys: list[str]) -> str:
 
 
 def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) -> list[str]:
-    """Submit (or re-attach to) the batch job for every pending request; returns the jobs to wait for."""
+    """Submit (or re-attach to) the batch jobs for every pending request, one job per model; returns
+    the jobs to wait for."""
     manifest, pending = _prepare_manifest(ctx)
     waiting = [b.job_name for b in manifest.batches if not b.collected]
     submitted = {k for b in manifest.batches if not b.collected for k in b.keys}
@@ -166,51 +194,63 @@ def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) 
         ctx.save(manifest)
         return waiting
     client = make_client(connection or GeminiConnection.from_env())
+    for model, keys in by_model(manifest, pending).items():
+        waiting.append(_submit_group(ctx, manifest, client, model, keys))
+    return waiting
+
+
+def _submit_group(
+    ctx: RunContext, manifest: RunManifest, client: genai.Client, model: str, keys: list[str]
+) -> str:
     ledger = BatchLedger(ctx.store, ctx.dest)
-    group = group_id(pending, ctx.settings.model)
+    group = group_id(keys, model)
     record = ledger.get(group)
-    _ensure_prompt_cache(ctx, manifest, client)
+    if model == manifest.model:
+        _ensure_prompt_cache(ctx, manifest, client)
     job_name = ledger.reusable_job(client, record) if record else None
     if job_name is not None and record is not None:
         ctx.progress.note(
-            f"re-attaching to batch job {job_name} (already submitted for these {len(pending)} request(s))"
+            f"re-attaching to batch job {job_name} (already submitted for these {len(keys)} request(s) to {model})"
         )
         transport, uploaded = record.transport, record.uploaded_files
     else:
-        transport = _transport(ctx, manifest, pending)
+        transport = _transport(ctx, manifest, keys)
         resubmissions = (record.resubmissions + 1) if record else 0
         display_name = f"gmp-{group}" + (f"-r{resubmissions}" if resubmissions else "")
         record = LedgerRecord(
             group=group,
             display_name=display_name,
-            keys=pending,
+            keys=keys,
             transport=transport,
             resubmissions=resubmissions,
             history=record.history if record else [],
         )
         ledger.put(record)  # intent first: a crash during create is healed through batches.list
-        job_name, uploaded = _create(ctx, manifest, client, pending, transport, display_name)
+        job_name, uploaded = _create(ctx, manifest, client, model, keys, transport, display_name)
         record.job_name, record.uploaded_files = job_name, uploaded
         ledger.put(record)
-        ctx.progress.note(f"submitted batch job {job_name} ({transport}) with {len(pending)} request(s)")
+        ctx.progress.note(
+            f"submitted batch job {job_name} ({transport}) with {len(keys)} request(s) to {model}"
+        )
     manifest.batches.append(
         BatchSubmission(
             group=group,
             job_name=job_name,
-            keys=pending,
+            keys=keys,
             submitted_at=datetime.now(UTC),
             transport=transport,
             uploaded_files=uploaded,
         )
     )
     ctx.save(manifest)
-    return [*waiting, job_name]
+    return job_name
 
 
 def _create(
     ctx: RunContext,
     manifest: RunManifest,
     client: genai.Client,
+    model: str,
     keys: list[str],
     transport: str,
     display_name: str,
@@ -219,26 +259,12 @@ def _create(
     before each retry the job is looked up by its display name: found means re-attach, not create."""
     s = ctx.settings
     requests = [load_request(ctx, manifest, k) for k in keys]
+    job = dict(model=model, task=ctx.task, requests=requests, config=_config(ctx, manifest, model))
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             if transport == "files":
-                return filebatch.submit(
-                    client,
-                    model=s.model,
-                    task=ctx.task,
-                    requests=requests,
-                    config=_config(ctx, manifest),
-                    display_name=display_name,
-                )
-            name = batch.submit_inline(
-                client,
-                model=s.model,
-                task=ctx.task,
-                requests=requests,
-                config=_config(ctx, manifest),
-                display_name=display_name,
-            )
-            return name, []
+                return filebatch.submit(client, **job, display_name=display_name)
+            return batch.submit_inline(client, **job, display_name=display_name), []
         except GeminiTransientError as exc:
             if attempt == CREATE_ATTEMPTS:
                 raise
@@ -347,7 +373,8 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
         ctx.progress.start("infer (sync)", len(keys))
         if retries:
             ctx.progress.note(f"retrying {retries} failed request(s) synchronously")
-        _ensure_prompt_cache(ctx, manifest, client)
+        if any(model_of(manifest, k) == manifest.model for k in keys):
+            _ensure_prompt_cache(ctx, manifest, client)
         last_save = time.monotonic()
 
         def arrived(outcome: RequestOutcome) -> None:
@@ -360,15 +387,16 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
                 ctx.save(manifest)
                 last_save = time.monotonic()
 
-        sync.run_sync(
-            client,
-            model=s.model,
-            task=ctx.task,
-            requests=(load_request(ctx, manifest, k) for k in keys),
-            config=_config(ctx, manifest),
-            policy=policy,
-            on_outcome=arrived,
-        )
+        for model, group in by_model(manifest, keys).items():  # rate limits are per model too
+            sync.run_sync(
+                client,
+                model=model,
+                task=ctx.task,
+                requests=(load_request(ctx, manifest, k) for k in group),
+                config=_config(ctx, manifest, model),
+                policy=policy,
+                on_outcome=arrived,
+            )
         ctx.save(manifest)
 
 

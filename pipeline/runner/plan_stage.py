@@ -7,7 +7,7 @@ import json
 import logging
 from decimal import Decimal
 
-from pipeline.cost import estimate_cost
+from pipeline.cost import plan_cost
 from pipeline.discover import discover
 from pipeline.errors import BudgetExceededError, MediaError
 from pipeline.media import SNIFF_BYTES, check_head, plan_for_run, probe, verify_decodable
@@ -86,7 +86,7 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str]) -> None:
     except MediaError as exc:
         item.fail("plan", exc.reason, str(exc))
         return
-    cost = estimate_cost(s.model, item.plan.estimate, batch=s.mode != "sync")
+    cost = plan_cost(s.model, item.plan, batch=s.mode != "sync")
     item.plan.estimated_cost_usd = float(cost)
     item.estimated_cost_usd = str(cost)
 

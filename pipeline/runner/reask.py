@@ -45,7 +45,8 @@ def sync_sender(ctx: RunContext, connection=None) -> Sender:  # noqa: ANN001 - G
     )
 
     def send(task: Task, request: ChunkRequest) -> RequestOutcome:
-        (outcome,) = sync.run_sync(client, model=s.model, task=task, requests=[request], config=config)
+        model = request.model or s.model  # a split video's sound is re-asked of its own model
+        (outcome,) = sync.run_sync(client, model=model, task=task, requests=[request], config=config)
         return outcome
 
     return send

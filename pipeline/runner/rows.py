@@ -33,7 +33,8 @@ def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, 
         key = doc["key"]
         outcome = RequestOutcome.from_dict(doc)
         fact = manifest.requests.get(key, {})
-        cost, version = request_cost(manifest.model, outcome.usage, batch=outcome.mode == "batch", on=on)
+        model = fact.get("model") or manifest.model  # a split video's sound has a model of its own
+        cost, version = request_cost(model, outcome.usage, batch=outcome.mode == "batch", on=on)
         if not outcome.billed:
             cost = ZERO
         per_source[fact.get("source_uri", "")] += cost
@@ -47,7 +48,7 @@ def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, 
                 "chunk_index": fact.get("chunk_index"),
                 "chunk_start_s": fact.get("chunk_start_s"),
                 "chunk_end_s": fact.get("chunk_end_s"),
-                "model": manifest.model,
+                "model": model,
                 "mode": outcome.mode,
                 "batch_job": outcome.batch_job,
                 "status": outcome.status,
@@ -109,7 +110,7 @@ def media_row(manifest: RunManifest, item: ItemState, cost_usd: Decimal) -> Row:
         "status": item.status.value,
         "reason": item.reason,
         "error": item.error,
-        "chunks": len(item.prepared) if item.active or item.status == ItemStatus.QUARANTINED else 0,
+        "chunks": item.chunk_count() if item.active or item.status == ItemStatus.QUARANTINED else 0,
         "estimated_cost_usd": Decimal(item.estimated_cost_usd),
         "cost_usd": cost_usd,
         "reused_from_run_id": item.reused_from_run_id,

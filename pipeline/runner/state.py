@@ -9,7 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from pipeline.models import ItemStatus, MediaPlan, PreparedChunk, ProbeResult, SourceObject
+from pipeline.models import ItemStatus, MediaPlan, PreparedChunk, ProbeResult, SourceObject, Track
+
+
+def request_key(sha256: str, chunk_index: int, fingerprint: str, track: Track = Track.ALL) -> str:
+    """Stable across reruns: the same content, chunk, track and settings give the same key."""
+    suffix = "" if track is Track.ALL else f"-{track.value}"
+    return f"{sha256[:16]}-{fingerprint[:8]}-c{chunk_index:03d}{suffix}"
 
 
 class ItemState(BaseModel):
@@ -30,6 +36,14 @@ class ItemState(BaseModel):
     def active(self) -> bool:
         """Still on its way to the model (not failed, duplicate or answered from the ledger)."""
         return self.status == ItemStatus.OK and self.reused_from_run_id is None
+
+    def request_key(self, chunk: PreparedChunk) -> str:
+        """The key of the request that sends this chunk (file) of this item."""
+        return request_key(self.source.sha256, chunk.index, self.fingerprint or "", chunk.track)
+
+    def chunk_count(self) -> int:
+        """Planned pieces of the source (a split video sends two files per piece)."""
+        return len({c.index for c in self.prepared})
 
     def fail(self, stage: str, reason: str, error: str, status: ItemStatus = ItemStatus.FAILED) -> None:
         self.status, self.stage, self.reason, self.error = status, stage, reason, error
@@ -75,5 +89,5 @@ class RunManifest(BaseModel):
     history: list[dict[str, Any]] = Field(default_factory=list)  # earlier attempts (billed too)
     requests: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> chunk facts
     quarantine: list[QuarantineRow] = Field(default_factory=list)
-    # (source, chunk index) -> (item, chunk): a lookup cache for the infer stage, never serialised
-    _chunk_index: dict[tuple[str, int], tuple[ItemState, PreparedChunk]] | None = PrivateAttr(default=None)
+    # request key -> (item, chunk): a lookup cache for the infer stage, never serialised
+    _chunk_index: dict[str, tuple[ItemState, PreparedChunk]] | None = PrivateAttr(default=None)

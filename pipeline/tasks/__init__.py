@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipeline.errors import ConfigError
+from pipeline.models import Track
 from pipeline.tasks import describe
 
 
@@ -38,7 +39,9 @@ class Task:
     prompt: str
     response_model: type[BaseModel]
     uses_audio: bool = True  # False: prepared chunks carry no audio track (not paid for)
-    # PrepareSettings values this task works well with, e.g. {"video_fps": 0.5}; explicit settings win.
+    # PrepareSettings values this task works well with, e.g. {"video_fps": 0.5} or
+    # {"audio_model": "gemini-2.5-flash-lite"} (a video's sound asked of a cheaper model); explicit
+    # settings win.
     prepare_defaults: dict[str, Any] = field(default_factory=dict)
     # How an answer maps onto the tables; the defaults read the fields the describe task uses.
     spans: Callable[[BaseModel], list[SpanRow]] = field(default=lambda answer: _default_spans(answer))
@@ -60,6 +63,22 @@ def _default_spans(answer: BaseModel) -> list[SpanRow]:
     ]
 
 
+# When a video's picture and sound go out as two requests (PrepareSettings.audio_model), each is told
+# that the other half exists, so neither reports the missing half as silence or darkness.
+TRACK_NOTES: dict[Track, str] = {
+    Track.ALL: "",
+    Track.PICTURE: "\nThis is the picture of a video whose sound is analysed separately: describe only what "
+    "is seen, and report no audio spans.",
+    Track.SOUND: "\nThis is the sound track of a video whose picture is analysed separately: describe only "
+    "what is heard, and report no scenes.",
+}
+
+
+def track_prompt(prompt: str, track: Track) -> str:
+    """The prompt a request for this track carries."""
+    return prompt + TRACK_NOTES[track]
+
+
 def merge_language(values: list[str | None]) -> str | None:
     spoken = [v for v in values if v and v != "und"]
     if spoken:
@@ -72,6 +91,9 @@ DESCRIBE = Task(
     version="describe-v1",
     prompt=describe.PROMPT,
     response_model=describe.MediaDescription,
+    # Loudness and the spoken language need no big model: flash-lite's audio rate is less than a third
+    # of flash's, and audio is a third of a low-resolution video request's tokens.
+    prepare_defaults={"audio_model": "gemini-2.5-flash-lite"},
 )
 
 BUILTIN: dict[str, Task] = {DESCRIBE.name: DESCRIBE}
@@ -102,4 +124,4 @@ def _checked(obj: object, name: str) -> Task:
     return obj
 
 
-__all__ = ["DESCRIBE", "SpanRow", "Task", "get_task", "merge_language"]
+__all__ = ["DESCRIBE", "TRACK_NOTES", "SpanRow", "Task", "get_task", "merge_language", "track_prompt"]

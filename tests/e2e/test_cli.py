@@ -67,12 +67,16 @@ def test_plan_json_and_prepare(tmp_path: Path) -> None:
         doc["probe"]["duration_s"], abs=0.05
     )
     assert doc["plan"]["estimate"]["video"] > 0 and doc["plan"]["estimated_cost_usd"] > 0
+    # describe asks flash-lite for a video's sound: its tokens are estimated apart
+    assert doc["plan"]["settings"]["audio_model"] == "gemini-2.5-flash-lite"
+    assert doc["plan"]["estimate"]["audio"] == 0 and doc["plan"]["sound_estimate"]["audio"] > 0
 
     out = tmp_path / "prepared"
     result = _cli("prepare", str(src), "--out", str(out))
     assert result.returncode == 0, result.stderr
     plan = json.loads((out / "plan.json").read_text())
-    assert len(plan["chunks"]) == len(chunks)
+    assert len(plan["chunks"]) == 2 * len(chunks)  # each chunk's picture and its sound
+    assert sorted(c["track"] for c in plan["chunks"]) == sorted(["picture", "sound"] * len(chunks))
     assert all((out / Path(c["path"]).name).is_file() for c in plan["chunks"])
 
 

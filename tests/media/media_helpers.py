@@ -17,7 +17,11 @@ OVERLAP_S = 1.0
 
 
 def run_pipeline(
-    path: Path, out_dir: Path, settings: PrepareSettings | None = None, max_chunk_s: float = MAX_CHUNK_S
+    path: Path,
+    out_dir: Path,
+    settings: PrepareSettings | None = None,
+    max_chunk_s: float = MAX_CHUNK_S,
+    max_output_tokens: int = 2048,
 ) -> tuple[ProbeResult, MediaPlan, list[PreparedChunk]]:
     result = probe(path)
     verify_decodable(path, result)
@@ -29,6 +33,6 @@ def run_pipeline(
         max_chunk_seconds=max_chunk_s,
         overlap_s=OVERLAP_S,
         prompt_text=PROMPT,
-        max_output_tokens=2048,
+        max_output_tokens=max_output_tokens,
     )
     return result, plan, prepare_media(path, plan, result, out_dir)

@@ -102,11 +102,11 @@ def test_static_source_gets_static_fps_and_the_estimate_follows():
 )
 def test_fast_mode_only_where_keyframes_are_dense_enough(keyframes, fps, fast):
     settings = PrepareSettings(video_fps=fps, fast=True)
-    assert source_settings(_video(keyframes=keyframes), settings).fast is fast
+    assert source_settings(_video(keyframes=keyframes), settings, MODEL).fast is fast
 
 
 def test_static_fps_can_enable_fast_mode():
     # keyframes every 4 s: too sparse for 1 fps, enough for the 0.25 fps a static source gets
     settings = PrepareSettings(video_fps=1.0, static_fps=0.25, fast=True)
-    chosen = source_settings(_video(keyframes=4.0, motion=0.0), settings)
+    chosen = source_settings(_video(keyframes=4.0, motion=0.0), settings, MODEL)
     assert chosen.video_fps == 0.25 and chosen.fast

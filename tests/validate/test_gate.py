@@ -13,11 +13,10 @@ from pipeline.config import Settings
 from pipeline.cost import Usage
 from pipeline.errors import RunQualityError
 from pipeline.gemini.outcomes import RequestOutcome
-from pipeline.gemini.requests import request_key
 from pipeline.models import ItemStatus, MediaType, PreparedChunk, ProbeResult, SourceObject
 from pipeline.runner import RunContext
 from pipeline.runner.commit_stage import stage_commit, stage_validate
-from pipeline.runner.state import ItemState
+from pipeline.runner.state import ItemState, request_key
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
 

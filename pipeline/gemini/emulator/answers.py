@@ -14,6 +14,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pipeline.models import Track
+from pipeline.tasks import TRACK_NOTES
+
 from .analysis import MediaFacts, Span
 
 SUMMARY_NAMES = ("summary", "description", "caption", "overview", "text", "answer", "content", "explanation")
@@ -75,7 +78,9 @@ class AnswerContext:
         if not self.facts:
             echo = " ".join(self.prompt.split())[:200]
             return f'Emulated answer to a text-only prompt: "{echo}".' if echo else "Emulated answer."
-        return " ".join(_describe(f) for f in self.facts)
+        # A split video's picture request is told its sound is asked elsewhere: say nothing about sound.
+        sound_elsewhere = TRACK_NOTES[Track.PICTURE].strip() in " ".join(self.prompt.split())
+        return " ".join(_describe(f, sound_elsewhere) for f in self.facts)
 
     def title(self) -> str:
         f = self.primary
@@ -84,7 +89,7 @@ class AnswerContext:
         return f"{f.kind}: {', '.join(f.colours)}" if f.colours else f.kind
 
 
-def _describe(f: MediaFacts) -> str:
+def _describe(f: MediaFacts, sound_elsewhere: bool = False) -> str:
     if f.kind == "image":
         cols = _join(list(f.colours)) or "unknown colours"
         return f"A {f.width}x{f.height} image whose dominant colours are {cols}."
@@ -98,7 +103,7 @@ def _describe(f: MediaFacts) -> str:
         )
         if f.has_audio:
             text += " " + _audio_sentence(f, "Its audio track has")
-        else:
+        elif not sound_elsewhere:
             text += " It has no audio track."
         return text
     if f.kind == "audio":
