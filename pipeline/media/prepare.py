@@ -143,9 +143,14 @@ def _av_args(
             )
     if with_audio:
         labels = "".join(f"[as{i}]" for i in range(n))
+        # The sound is made to span the whole source: silence where a track starts late (first_pts=0),
+        # has holes (async), or ends early (apad). Otherwise a late track would slide every sound
+        # forward on the chunk's timeline, and a chunk past the track's end would have no audio at all.
+        pad = f",apad=whole_dur={_fmt(probe.duration_s)}" if probe.duration_s else ""
         graph.append(
-            f"[0:{probe.audio_stream}]aformat=sample_fmts=fltp:sample_rates={settings.audio_sample_rate}"
-            f":channel_layouts=mono,asplit={n}{labels}"
+            f"[0:{probe.audio_stream}]aresample=async=1:first_pts=0,"
+            f"aformat=sample_fmts=fltp:sample_rates={settings.audio_sample_rate}"
+            f":channel_layouts=mono{pad},asplit={n}{labels}"
         )
         for i, c in enumerate(chunks):
             graph.append(

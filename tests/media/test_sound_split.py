@@ -152,3 +152,50 @@ def test_overlap_and_coverage_hold_for_both_halves(tmp_path):
         for a, b in zip(files, files[1:], strict=False):
             assert b.start_s == pytest.approx(a.start_s + a.duration_s - OVERLAP_S, abs=TOLERANCE_S)
         assert files[-1].start_s + files[-1].duration_s == pytest.approx(result.duration_s, abs=TOLERANCE_S)
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True, timeout=60)
+
+
+def _mean_volume_db(path, start: float, end: float) -> float:
+    proc = subprocess.run(
+        ["ffmpeg", "-nostats", "-ss", str(start), "-to", str(end), "-i", str(path), "-af", "volumedetect",
+         "-f", "null", "-"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    line = next(x for x in proc.stderr.splitlines() if "mean_volume" in x)
+    return float(line.split("mean_volume:")[1].split()[0])
+
+
+@pytest.fixture(scope="module")
+def odd_sound(tmp_path_factory):
+    """20 s videos whose sound starts 2 s late, or stops after 8 s."""
+    out = tmp_path_factory.mktemp("odd_sound")
+    picture = ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=20"]
+    tone = "sine=frequency=440:sample_rate=44100:duration={}"
+    _ffmpeg("-itsoffset", "2", "-f", "lavfi", "-i", tone.format(18), *picture,
+            "-map", "1:v", "-map", "0:a", "-c:v", "libx264", "-c:a", "aac", str(out / "late.mp4"))  # fmt: skip
+    _ffmpeg(*picture, "-f", "lavfi", "-i", tone.format(8),
+            "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-c:a", "aac", str(out / "early_end.mp4"))  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("settings", [SPLIT, PrepareSettings()], ids=["split", "one request"])
+def test_a_late_sound_track_keeps_its_place_on_the_timeline(tmp_path, odd_sound, settings):
+    _, plan, chunks = run_pipeline(odd_sound / "late.mp4", tmp_path, settings=settings, max_output_tokens=16)
+    first = next(c for c in chunks if c.index == 0 and c.has_audio)
+    assert first.duration_s == pytest.approx(plan.chunks[0].duration_s, abs=TOLERANCE_S)
+    # silence until the track starts, 2 s into the source (not the tone pulled forward to 0)
+    assert _mean_volume_db(first.path, 0.0, 1.8) < -60
+    assert _mean_volume_db(first.path, 2.2, 3.5) > -40
+
+
+def test_a_sound_track_that_ends_early_still_gives_every_chunk_its_sound(tmp_path, odd_sound):
+    _, plan, chunks = _split(odd_sound / "early_end.mp4", tmp_path, max_chunk_s=6.0)
+    sounds = [c for c in chunks if c.track is Track.SOUND]
+    assert len(sounds) == len(plan.chunks) >= 3
+    for spec, sound in zip(plan.chunks, sounds, strict=True):
+        assert sound.duration_s == pytest.approx(spec.duration_s, abs=TOLERANCE_S)
+    last = sounds[-1]
+    assert last.start_s > 8 and _mean_volume_db(last.path, 0.0, last.duration_s) < -60
