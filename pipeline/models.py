@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class MediaType(StrEnum):
@@ -121,6 +121,15 @@ class MediaPlan(BaseModel):
     estimate: TokenEstimate  # the requests to the run's model
     sound_estimate: TokenEstimate | None = None  # the sound requests to settings.audio_model, when split
     estimated_cost_usd: float = 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_estimate(self) -> TokenEstimate:
+        """Every request of the source, whichever model it goes to (what its usage adds up to)."""
+        sound = self.sound_estimate or TokenEstimate()
+        return TokenEstimate(
+            **{k: getattr(self.estimate, k) + getattr(sound, k) for k in TokenEstimate.model_fields}
+        )
 
 
 class Track(StrEnum):

@@ -70,6 +70,7 @@ def test_plan_json_and_prepare(tmp_path: Path) -> None:
     # describe asks flash-lite for a video's sound: its tokens are estimated apart
     assert doc["plan"]["settings"]["audio_model"] == "gemini-2.5-flash-lite"
     assert doc["plan"]["estimate"]["audio"] == 0 and doc["plan"]["sound_estimate"]["audio"] > 0
+    assert doc["plan"]["total_estimate"]["audio"] == doc["plan"]["sound_estimate"]["audio"]
 
     out = tmp_path / "prepared"
     result = _cli("prepare", str(src), "--out", str(out))

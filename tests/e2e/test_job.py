@@ -148,6 +148,29 @@ def test_a_videos_sound_is_asked_of_the_cheaper_audio_model(first_run) -> None: 
         )
 
 
+def test_the_pre_flight_estimate_is_within_5_percent_of_the_billed_prompt(first_run, samples) -> None:  # noqa: ANN001
+    """`plan` (no model call) against what the emulator billed, per source and modality. Output tokens
+    are the model's to choose: the estimate assumes 400 per request, on the high side on purpose."""
+    from pipeline.media import plan_for_run, probe
+    from pipeline.tasks import get_task
+
+    settings, _, _, tables = first_run
+    media_dir, _ = samples
+    billed = _by_name(tables["requests"])
+    ok = [m for m in tables["media"] if m["status"] == "ok"]
+    assert len(ok) >= 4
+    for row in ok:
+        name = row["source_uri"].rsplit("/", 1)[-1]
+        path = media_dir / name
+        plan = plan_for_run(row["source_uri"], probe(path), settings, get_task(settings.task))
+        estimate = plan.total_estimate
+        for modality in ("text", "image", "video", "audio"):
+            paid = sum(r[f"prompt_tokens_{modality}"] for r in billed[name])
+            wanted = getattr(estimate, modality)
+            assert abs(wanted - paid) <= 0.05 * max(paid, 1), (name, modality, wanted, paid)
+        assert estimate.output >= sum(r["output_tokens"] for r in billed[name])
+
+
 def test_rerun_reuses_answers_and_pays_nothing(first_run, services) -> None:  # noqa: ANN001
     settings, _, _, before = first_run
     jobs_before = (
