@@ -11,8 +11,8 @@ from google import genai
 from google.genai import types
 
 from pipeline.cost import Usage, request_cost
-from pipeline.gemini.requests import ChunkRequest, contents, generation_config
-from pipeline.models import PreparedChunk, PrepareSettings, Track
+from pipeline.gemini.requests import ChunkRequest, contents, generation_config, model_for
+from pipeline.models import PreparedChunk, PrepareSettings
 from pipeline.tasks import Task
 
 HOUR_S = 3600.0
@@ -73,7 +73,7 @@ def bill_prepared(
         task, media_resolution=settings.media_resolution, max_output_tokens=MAX_OUTPUT_TOKENS
     )
     for chunk in chunks:
-        to = settings.audio_model if chunk.track is Track.SOUND and settings.audio_model else model
+        to = model_for(chunk.track, settings, model)
         request = ChunkRequest(
             key=f"c{chunk.index}-{chunk.track.value}",
             source_uri="bench",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from google.genai import types
 
-from pipeline.models import Track
+from pipeline.models import PrepareSettings, Track
 from pipeline.tasks import TRACK_NOTES, Task
 
 
@@ -29,6 +29,13 @@ class ChunkRequest:
     @property
     def chunk_end_s(self) -> float:
         return self.chunk_start_s + self.chunk_duration_s
+
+
+def model_for(track: Track, settings: PrepareSettings, run_model: str) -> str:
+    """A split video's sound goes to the plan's audio model, everything else to the run's model."""
+    if track is Track.SOUND and settings.audio_model:
+        return settings.audio_model
+    return run_model
 
 
 def video_metadata(request: ChunkRequest) -> types.VideoMetadata | None:

@@ -19,7 +19,7 @@ from pipeline.errors import BatchJobFailedError, ConfigError, GeminiTransientErr
 from pipeline.gemini import batch, caching, filebatch, sync
 from pipeline.gemini.client import GeminiConnection, make_client
 from pipeline.gemini.outcomes import RequestOutcome
-from pipeline.gemini.requests import ChunkRequest, generation_config
+from pipeline.gemini.requests import ChunkRequest, generation_config, model_for
 from pipeline.gemini.retry import backoff_delay
 from pipeline.models import PreparedChunk, Track
 from pipeline.runner.batch_ledger import (
@@ -39,37 +39,30 @@ CREATE_ATTEMPTS = 5
 MANIFEST_SAVE_INTERVAL_S = 10.0
 
 
-def request_model(manifest: RunManifest, item: ItemState, chunk: PreparedChunk) -> str:
-    """A split video's sound goes to the plan's audio model, everything else to the run's model."""
-    if chunk.track is Track.SOUND and item.plan is not None and item.plan.settings.audio_model:
-        return item.plan.settings.audio_model
-    return manifest.model
-
-
 def _request_facts(manifest: RunManifest) -> dict[str, dict]:
     facts: dict[str, dict] = {}
     for item in manifest.items:
         if not item.active or not item.prepared:
             continue
+        plan = item.plan
+        assert plan is not None, "prepared items were planned"
         for track in {c.track for c in item.prepared}:
             chunks = [c for c in item.prepared if c.track is track]
             total = sum(c.duration_s for c in chunks) or 1.0
-            estimate = item.plan.sound_estimate if item.plan and track is Track.SOUND else None
-            estimate = estimate or (item.plan.estimate if item.plan else None)
-            prompt_tokens = estimate.prompt_total if estimate else 0
+            estimate = (plan.sound_estimate if track is Track.SOUND else None) or plan.estimate
             for chunk in chunks:
                 share = chunk.duration_s / total if len(chunks) > 1 else 1.0
                 facts[item.request_key(chunk)] = {
                     "source_uri": item.source.uri,
                     "chunk_index": chunk.index,
                     "track": chunk.track.value,
-                    "model": request_model(manifest, item, chunk),
+                    "model": model_for(chunk.track, plan.settings, manifest.model),
                     "chunk_start_s": chunk.start_s,
                     "chunk_end_s": chunk.start_s + chunk.duration_s,
                     "mime_type": chunk.mime_type,
                     "bytes": chunk.bytes,
                     "chunk_uri": chunk.uri,
-                    "estimated_prompt_tokens": int(prompt_tokens * share),
+                    "estimated_prompt_tokens": int(estimate.prompt_total * share),
                 }
     return facts
 
