@@ -17,6 +17,11 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from pipeline.airflow.connections import GEMINI_CONN_ID
 
 SUCCEEDED = "JOB_STATE_SUCCEEDED"
+# The first look waits this long. A trigger that fires while the deferring task process is still
+# exiting races Airflow's bookkeeping: seen on 3.3 under load, the resumed task was failed ("finished
+# with state success, but the task instance's state attribute is running") and only its retry, minutes
+# later, collected. Batch jobs take minutes, so waiting a few seconds first costs nothing.
+FIRST_POLL_SECONDS = 10.0
 FINAL_STATES = {SUCCEEDED, "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
 
 
@@ -34,8 +39,10 @@ class GeminiBatchTrigger(BaseTrigger):
         poll_seconds: float = 10.0,
         max_poll_seconds: float = 300.0,
         timeout_seconds: float = 24 * 3600.0,
+        first_poll_seconds: float = FIRST_POLL_SECONDS,
     ) -> None:
         super().__init__()
+        self.first_poll_seconds = first_poll_seconds
         self.job_names = list(job_names)
         self.gemini_conn_id = gemini_conn_id
         self.poll_seconds = poll_seconds
@@ -51,6 +58,7 @@ class GeminiBatchTrigger(BaseTrigger):
                 "poll_seconds": self.poll_seconds,
                 "max_poll_seconds": self.max_poll_seconds,
                 "timeout_seconds": self.timeout_seconds,
+                "first_poll_seconds": self.first_poll_seconds,
             },
         )
 
@@ -75,6 +83,7 @@ class GeminiBatchTrigger(BaseTrigger):
             return
         started = time.monotonic()
         delay = self.poll_seconds
+        await asyncio.sleep(self.first_poll_seconds)
         while True:
             for name in [n for n, s in states.items() if s not in FINAL_STATES]:
                 try:

@@ -17,6 +17,7 @@ def test_serialization() -> None:
         poll_seconds=5,
         max_poll_seconds=60,
         timeout_seconds=120,
+        first_poll_seconds=3,
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "pipeline.airflow.triggers.GeminiBatchTrigger"
@@ -26,6 +27,7 @@ def test_serialization() -> None:
         "poll_seconds": 5,
         "max_poll_seconds": 60,
         "timeout_seconds": 120,
+        "first_poll_seconds": 3,
     }
     json.dumps(kwargs)  # stored in the metadata DB: plain JSON, no client, no secret
     rebuilt = GeminiBatchTrigger(**kwargs)
@@ -70,14 +72,23 @@ def gemini_conn(services, monkeypatch):  # noqa: ANN001, ANN201
 
 def test_run_waits_until_every_job_succeeded(services, gemini_conn) -> None:  # noqa: ANN001
     names = submit(services, 2)
-    event = first_event(GeminiBatchTrigger(job_names=names, gemini_conn_id=gemini_conn, poll_seconds=0.2))
+    event = first_event(
+        GeminiBatchTrigger(
+            job_names=names, gemini_conn_id=gemini_conn, poll_seconds=0.2, first_poll_seconds=0
+        )
+    )
     assert event["status"] == "success", event
     assert event["states"] == dict.fromkeys(names, "JOB_STATE_SUCCEEDED")
 
 
 def test_unknown_job_is_an_error_event_not_a_crash(services, gemini_conn) -> None:  # noqa: ANN001
     event = first_event(
-        GeminiBatchTrigger(job_names=["batches/does-not-exist"], gemini_conn_id=gemini_conn, poll_seconds=0.2)
+        GeminiBatchTrigger(
+            job_names=["batches/does-not-exist"],
+            gemini_conn_id=gemini_conn,
+            poll_seconds=0.2,
+            first_poll_seconds=0,
+        )
     )
     assert event["status"] == "error"
     assert "batches/does-not-exist" in event["message"]
@@ -87,7 +98,11 @@ def test_timeout_event(services, gemini_conn) -> None:  # noqa: ANN001
     names = submit(services)
     event = first_event(
         GeminiBatchTrigger(
-            job_names=names, gemini_conn_id=gemini_conn, poll_seconds=0.05, timeout_seconds=0.01
+            job_names=names,
+            gemini_conn_id=gemini_conn,
+            poll_seconds=0.05,
+            timeout_seconds=0.01,
+            first_poll_seconds=0,
         )
     )
     assert event["status"] in ("timeout", "success")
