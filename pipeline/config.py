@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.catalog import known_models
+from pipeline.catalog import default_run_model, model_info, usable_model
 from pipeline.errors import ConfigError
 from pipeline.models import PrepareSettings
 
@@ -36,11 +36,16 @@ class Settings(BaseSettings):
         "s3://media-results/gemini",
         description="s3://bucket/prefix the tables (and _staging/) are written under",
     )
-    model: str = Field("gemini-2.5-flash", description="Gemini model id (see pipeline/catalog/models.json)")
+    model: str = Field(
+        default_factory=default_run_model,
+        description="Gemini model id; checked against pipeline/catalog/models.json when the settings load "
+        "(a shut-down model is refused, naming its replacement) and against the service before paying",
+    )
     audio_model: str | None = Field(
         None,
-        description="send a video's sound as its own request to this model (a cheaper audio rate); "
-        "empty keeps the sound in the video request. Tasks may default it (describe: gemini-2.5-flash-lite)",
+        description="send a video's sound as its own request to this model (where the cost rule finds it "
+        "cheaper); empty keeps the sound in the video request. Tasks may default it (describe: "
+        "gemini-3.5-flash-lite)",
     )
     task: str = Field("describe", description="name of the task (prompt + response model + version) to ask")
     mode: InferenceMode = Field(
@@ -77,7 +82,12 @@ class Settings(BaseSettings):
         description="frame rate for sources whose picture barely changes (slides, screen recordings); "
         "set it to video_fps to sample every source alike",
     )
-    max_output_tokens: int = Field(4096, gt=0, description="generation cap per request")
+    max_output_tokens: int | None = Field(
+        None,
+        gt=0,
+        description="generation cap per request; unset: the task's answer room plus its thinking level's "
+        "room (pipeline/catalog/models.json), so thoughts cannot crowd out the answer",
+    )
     transport: Literal["auto", "inline", "files"] = Field(
         "auto",
         description="batch transport: inline under the 20 MB batch cap, the Files API + JSONL above it (auto)",
@@ -122,14 +132,40 @@ class Settings(BaseSettings):
     dry_run: bool = Field(False, description="plan and estimate only: no model call, no tables written")
     work_dir: str | None = Field(None, description="local scratch directory (default: a temp dir per stage)")
 
+    sync_latency_p99_alert_ms: int = Field(
+        60_000,
+        gt=0,
+        description="alert (the failure callback's webhook) when a run's sync requests have a p99 latency above this",
+    )
+    batch_latency_p99_alert_ms: int = Field(
+        24 * 3600 * 1000,
+        gt=0,
+        description="alert when a run's batch requests (submit to job end) have a p99 latency above this",
+    )
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model(cls, value: object) -> str:
+        if value is None or not str(value).strip():  # MEDIA_PIPELINE_MODEL= (empty): the catalog's default
+            return default_run_model()
+        return _checked_model(str(value).strip())
+
     @field_validator("audio_model", mode="before")
     @classmethod
     def _audio_model(cls, value: object) -> object:
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
             return None  # still counts as set: an explicit "no split" beats a task's default
-        if str(value) not in known_models():
-            raise ValueError(f"unknown model {value!r}; known: {', '.join(known_models())}")
-        return value
+        return _checked_model(str(value))
+
+    @model_validator(mode="after")
+    def _media_resolution(self) -> Settings:
+        rules = model_info(self.model).rules
+        allowed = rules.part_resolutions or rules.request_resolutions
+        if self.media_resolution not in allowed:
+            raise ValueError(
+                f"media_resolution {self.media_resolution!r} is not one {self.model} takes: {', '.join(allowed)}"
+            )
+        return self
 
     @field_validator("source", "dest")
     @classmethod
@@ -165,3 +201,11 @@ class Settings(BaseSettings):
             if not task.uses_audio:
                 values["keep_audio"] = False
         return PrepareSettings(**values)
+
+
+def _checked_model(value: str) -> str:
+    """A model id the catalog knows and the service still serves; the error names the replacement."""
+    try:
+        return usable_model(value.removeprefix("models/")).name
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None

@@ -9,7 +9,10 @@ PipelineError
 │   │   └── CorruptMediaError     claims to be media but cannot be decoded
 │   ├── BudgetExceededError       the run's estimate is over its budget; nothing was paid
 │   ├── RunQualityError           too many items failed or were quarantined (tables already written)
-│   └── BatchJobFailedError       a batch job ended FAILED / EXPIRED / CANCELLED
+│   ├── BatchJobFailedError       a batch job ended FAILED / EXPIRED / CANCELLED
+│   ├── ModelNotServedError       the service does not serve a model the run needs (nothing was paid)
+│   ├── QuotaExhaustedError       a daily quota is used up until its reset: retrying now only burns time
+│   └── GeminiRequestError        Gemini refused one request (400-class): that item fails, the run goes on
 └── TransientError                retry with backoff: throttling, 5xx, timeouts
     ├── StorageTransientError
     └── GeminiTransientError
@@ -72,6 +75,20 @@ class BatchJobFailedError(TerminalError):
         super().__init__(message)
         self.job_name = job_name
         self.state = state
+
+
+class ModelNotServedError(TerminalError):
+    def __init__(self, message: str, *, model: str, replacement: str | None = None) -> None:
+        super().__init__(message)
+        self.model, self.replacement = model, replacement
+
+
+class QuotaExhaustedError(TerminalError):
+    """A quota that resets daily (or a billing cap) is used up; what was paid so far is recorded."""
+
+
+class GeminiRequestError(TerminalError):
+    """The service refused this one request (bad media, bad parameters): a failed outcome for its item."""
 
 
 class StorageTransientError(TransientError):

@@ -1,164 +1,172 @@
-"""Model limits, token rules and prices: the one versioned source of truth.
+"""Dated facts about Gemini: the one versioned source of truth (models.json, prices.json).
 
-The planner (estimates), the cost stage (billing) and the Gemini emulator (usage metadata) all read
-these tables, so an estimate and a bill can only differ by what the media really contains.
+The planner (estimates), the cost stage (billing), the Gemini client (what each request may carry) and
+the emulator (usage metadata) all read these tables. Every entry names its sources and the date they
+were read; a table past its `review_by` date makes `plan` and the run summary warn.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib.resources import files
-from typing import Literal
 
-from pydantic import BaseModel
+from pipeline.catalog.model_catalog import (
+    DEFAULT_THINKING,
+    SHUTDOWN_WARNING_DAYS,
+    THINKING_ORDER,
+    Family,
+    ModelCatalog,
+    ModelInfo,
+    RetiredModelError,
+    Source,
+    ThinkingChoice,
+    TokenRules,
+    TransportLimits,
+    UnknownModelError,
+)
+from pipeline.catalog.price_catalog import NoPriceError, PriceTable, PriceWindow, Rates, ServiceTier
 
-MediaResolution = Literal[
-    "MEDIA_RESOLUTION_UNSPECIFIED", "MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH"
-]
-
-
-class TokenRules(BaseModel):
-    """How one model family turns media into prompt tokens."""
-
-    image_tokens_small: int | None
-    image_small_max_px: int | None
-    image_tile_px: int | None
-    image_tokens_per_tile: int | None
-    image_tokens_by_resolution: dict[str, int] | None
-    video_frame_tokens: dict[str, int]
-    audio_tokens_per_second: int
-    text_chars_per_token: int
-
-    def image_tokens(self, width: int, height: int, resolution: str = "MEDIA_RESOLUTION_UNSPECIFIED") -> int:
-        if self.image_tokens_by_resolution is not None:
-            return self.image_tokens_by_resolution.get(
-                resolution, self.image_tokens_by_resolution["MEDIA_RESOLUTION_UNSPECIFIED"]
-            )
-        assert (
-            self.image_small_max_px
-            and self.image_tile_px
-            and self.image_tokens_per_tile
-            and self.image_tokens_small
-        )
-        if width <= self.image_small_max_px and height <= self.image_small_max_px:
-            return self.image_tokens_small
-        tiles = math.ceil(width / self.image_tile_px) * math.ceil(height / self.image_tile_px)
-        return tiles * self.image_tokens_per_tile
-
-    def frame_tokens(self, resolution: str = "MEDIA_RESOLUTION_UNSPECIFIED") -> int:
-        return self.video_frame_tokens.get(
-            resolution, self.video_frame_tokens["MEDIA_RESOLUTION_UNSPECIFIED"]
-        )
-
-    @staticmethod
-    def frames_sampled(duration_s: float, fps: float) -> int:
-        """Frames the service samples from a clip: one at t=0, then every 1/fps seconds."""
-        if duration_s <= 0:
-            return 1
-        return max(1, math.ceil(round(duration_s * fps, 6)))
-
-    def video_tokens(
-        self, duration_s: float, fps: float, resolution: str = "MEDIA_RESOLUTION_UNSPECIFIED"
-    ) -> int:
-        return self.frames_sampled(duration_s, fps) * self.frame_tokens(resolution)
-
-    def audio_tokens(self, duration_s: float) -> int:
-        return max(0, math.ceil(round(duration_s * self.audio_tokens_per_second, 6)))
-
-    def text_tokens(self, text: str) -> int:
-        return math.ceil(len(text) / self.text_chars_per_token) if text else 0
+# A promotion ending within this many days is worth a line in the plan (the bill will change).
+PRICE_CHANGE_WARNING_DAYS = 30
 
 
-class ModelLimits(BaseModel):
-    name: str
-    family: str
-    input_token_limit: int
-    output_token_limit: int
-    min_cache_tokens: int = 4096  # explicit context caches smaller than this are refused
-
-
-class TransportLimits(BaseModel):
-    inline_request_max_bytes: int
-    batch_inline_total_max_bytes: int
-    files_api_max_bytes: int
-    video_fps_max: float
-
-
-class ModelPrice(BaseModel):
-    """USD per 1M tokens for one model in one price-table version."""
-
-    input: float
-    input_audio: float
-    output: float
-    cache: float
-    cache_audio: float
-    cache_storage_per_hour: float
-    tier_threshold_tokens: int | None = None
-    input_above: float | None = None
-    input_audio_above: float | None = None
-    output_above: float | None = None
-    cache_above: float | None = None
-    cache_audio_above: float | None = None
-
-
-class PriceTable(BaseModel):
-    version: str
-    effective_date: date
-    source: str
-    batch_discount: float
-    models: dict[str, ModelPrice]
-
-
-class UnknownModelError(KeyError):
-    """The model is not in the catalog; add it to pipeline/catalog/models.json and prices.json."""
+def utc_today() -> date:
+    return datetime.now(UTC).date()
 
 
 @cache
-def _models_doc() -> dict:
-    return json.loads(files(__package__).joinpath("models.json").read_text())
+def models_catalog() -> ModelCatalog:
+    return ModelCatalog.model_validate(json.loads(files(__package__).joinpath("models.json").read_text()))
+
+
+@cache
+def prices_catalog() -> PriceTable:
+    return PriceTable.model_validate(json.loads(files(__package__).joinpath("prices.json").read_text()))
 
 
 def known_models() -> list[str]:
-    return sorted(_models_doc()["models"])
+    """Every model id in the catalog, retired ones included."""
+    return sorted(models_catalog().models)
 
 
-def model_limits(model: str) -> ModelLimits:
-    name = model.removeprefix("models/")
-    entry = _models_doc()["models"].get(name)
-    if entry is None:
-        raise UnknownModelError(f"unknown model {model!r}; known: {', '.join(known_models())}")
-    return ModelLimits(name=name, **entry)
+def current_models(on: date | None = None) -> list[str]:
+    """Model ids a run can use on `on` (not shut down)."""
+    on = on or utc_today()
+    return sorted(n for n, m in models_catalog().models.items() if not m.retired_on(on))
+
+
+def model_info(model: str) -> ModelInfo:
+    return models_catalog().get(model)
+
+
+model_limits = model_info  # limits (input/output tokens, cache minimum) are fields of the model's entry
+
+
+def usable_model(model: str, on: date | None = None) -> ModelInfo:
+    """The model's entry; UnknownModelError / RetiredModelError (both ConfigError) naming the fix."""
+    return models_catalog().usable(model, on or utc_today())
+
+
+def default_run_model() -> str:
+    return models_catalog().defaults["run_model"]
 
 
 def token_rules(model: str) -> TokenRules:
-    return TokenRules(**_models_doc()["families"][model_limits(model).family])
+    return model_info(model).rules.tokens
 
 
 def transport_limits() -> TransportLimits:
-    return TransportLimits(**_models_doc()["transport"])
+    return models_catalog().transport
 
 
-@cache
-def _price_tables() -> tuple[PriceTable, ...]:
-    doc = json.loads(files(__package__).joinpath("prices.json").read_text())
-    tables = [PriceTable(**v) for v in doc["versions"]]
-    return tuple(sorted(tables, key=lambda t: t.effective_date))
+def api_version() -> str:
+    return str(models_catalog().api_version["value"])
 
 
-def price_table(on: date | None = None) -> PriceTable:
-    """The price table in force on a date (today when None): the latest one effective by then."""
-    on = on or date.today()
-    tables = _price_tables()
-    effective = [t for t in tables if t.effective_date <= on]
-    return effective[-1] if effective else tables[0]
+def resolve_model_version(model_version: str | None) -> str | None:
+    return models_catalog().resolve_version(model_version)
 
 
-def model_price(model: str, on: date | None = None) -> tuple[PriceTable, ModelPrice]:
-    table = price_table(on)
-    name = model.removeprefix("models/")
-    if name not in table.models:
-        raise UnknownModelError(f"no price for model {model!r} in price table {table.version}")
-    return table, table.models[name]
+def price_table() -> PriceTable:
+    """The current price table (its windows hold past prices too)."""
+    return prices_catalog()
+
+
+def model_price(model: str, on: date | None = None) -> tuple[PriceTable, PriceWindow]:
+    table = prices_catalog()
+    return table, table.window(model, on or utc_today())
+
+
+def catalog_warnings(models: list[str], on: date | None = None) -> list[str]:
+    """What a user should hear before paying: tables past their review date, models deprecated or near
+    their shutdown, and price windows (promotions) ending soon."""
+    on = on or utc_today()
+    out: list[str] = []
+    for name, path, review_by in (
+        ("model table", "pipeline/catalog/models.json", models_catalog().review_by),
+        ("price table", "pipeline/catalog/prices.json", prices_catalog().review_by),
+    ):
+        if on > review_by:
+            out.append(
+                f"the {name} ({path}) was due for review on {review_by}: models and prices may have changed "
+                "since; re-read its sources and bump its version"
+            )
+    table = prices_catalog()
+    for model in dict.fromkeys(models):
+        info = models_catalog().get(model)
+        if (warning := info.lifecycle_warning(on)) is not None:
+            out.append(warning)
+        window = table.ending_soon(model, on, PRICE_CHANGE_WARNING_DAYS)
+        if window is not None:
+            out.append(
+                f"the price of {model} in force now ends on {window.until}: {_next_price(model, window)}"
+            )
+    return out
+
+
+def _next_price(model: str, window: PriceWindow) -> str:
+    following = [w for w in prices_catalog().models[model] if w.from_ > window.from_]
+    if not following:
+        return "no later price is known (pipeline/catalog/prices.json)"
+    nxt = min(following, key=lambda w: w.from_)
+    return f"from {nxt.from_} input ${nxt.input:g}/M, output ${nxt.output:g}/M (now ${window.input:g} / ${window.output:g})"
+
+
+__all__ = [
+    "DEFAULT_THINKING",
+    "PRICE_CHANGE_WARNING_DAYS",
+    "SHUTDOWN_WARNING_DAYS",
+    "THINKING_ORDER",
+    "Family",
+    "ModelCatalog",
+    "ModelInfo",
+    "NoPriceError",
+    "PriceTable",
+    "PriceWindow",
+    "Rates",
+    "RetiredModelError",
+    "ServiceTier",
+    "Source",
+    "ThinkingChoice",
+    "TokenRules",
+    "TransportLimits",
+    "UnknownModelError",
+    "api_version",
+    "catalog_warnings",
+    "current_models",
+    "default_run_model",
+    "known_models",
+    "model_info",
+    "model_limits",
+    "model_price",
+    "price_table",
+    "prices_catalog",
+    "models_catalog",
+    "resolve_model_version",
+    "token_rules",
+    "transport_limits",
+    "usable_model",
+    "utc_today",
+]

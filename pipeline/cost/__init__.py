@@ -10,7 +10,17 @@ from pipeline.cost.pricing import (
     estimate_cost,
     plan_cost,
     request_cost,
+    tier_for_mode,
     to_usd,
 )
 
-__all__ = ["USD", "Usage", "cache_storage_cost", "estimate_cost", "plan_cost", "request_cost", "to_usd"]
+__all__ = [
+    "USD",
+    "Usage",
+    "cache_storage_cost",
+    "estimate_cost",
+    "plan_cost",
+    "request_cost",
+    "tier_for_mode",
+    "to_usd",
+]

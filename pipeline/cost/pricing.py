@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pipeline.catalog import ModelPrice, model_price
+from pipeline.catalog import ServiceTier, model_price
 from pipeline.models import MediaPlan, TokenEstimate
 
 USD = Decimal
@@ -65,58 +65,63 @@ class Usage(BaseModel):
         )
 
 
-def _rates(price: ModelPrice, prompt_tokens: int) -> tuple[float, float, float, float, float]:
-    above = price.tier_threshold_tokens is not None and prompt_tokens > price.tier_threshold_tokens
-    if above:
-        return (
-            price.input_above or price.input,
-            price.input_audio_above or price.input_audio,
-            price.output_above or price.output,
-            price.cache_above or price.cache,
-            price.cache_audio_above or price.cache_audio,
-        )
-    return price.input, price.input_audio, price.output, price.cache, price.cache_audio
+def tier_for_mode(mode: str) -> ServiceTier:
+    """The service tier a request of this mode is billed at (`sync` is the Standard tier)."""
+    return "batch" if mode == "batch" else "standard"
 
 
-def request_cost(model: str, usage: Usage, *, batch: bool, on: date | None = None) -> tuple[Decimal, str]:
+def request_cost(
+    model: str, usage: Usage, *, tier: ServiceTier, on: date | None = None
+) -> tuple[Decimal, str]:
     """USD for one request and the price-table version used.
 
-    (prompt - cached) x input rate (audio has its own) + cached x cache rate + (output + thoughts) x
-    output rate; Batch Mode discounts input and output; cached tokens are taken off the non-audio part
-    first unless the cache details say they were audio."""
-    table, price = model_price(model, on)
-    rate_in, rate_audio, rate_out, rate_cache, rate_cache_audio = _rates(price, usage.prompt_total)
+    (prompt - cached) x input rate (audio has its own) + cached x cache-read rate + (output + thoughts) x
+    output rate, at the price window of `on`; the service tier multiplies input and output (cached reads
+    too only where the table says so). Cached tokens are taken off the non-audio part first unless the
+    cache details say they were audio."""
+    table, window = model_price(model, on)
+    rates = window.rates(usage.prompt_total)
     cached_other = max(0, usage.cached - usage.cached_audio)
     audio_uncached = max(0, usage.audio - usage.cached_audio)
     other_uncached = max(0, usage.prompt_total - usage.audio - cached_other)
-    discount = Decimal(str(table.batch_discount)) if batch else Decimal(1)
+    tier_rate = Decimal(str(table.multiplier(tier)))
+    cache_rate = tier_rate if table.batch_discounts_cache_reads else Decimal(1)
     total = (
-        (Decimal(other_uncached) * Decimal(str(rate_in)) + Decimal(audio_uncached) * Decimal(str(rate_audio)))
-        * discount
-        + Decimal(cached_other) * Decimal(str(rate_cache))
-        + Decimal(usage.cached_audio) * Decimal(str(rate_cache_audio))
-        + Decimal(usage.output + usage.thoughts) * Decimal(str(rate_out)) * discount
+        (_d(other_uncached) * _d(rates.input) + _d(audio_uncached) * _d(rates.input_audio)) * tier_rate
+        + (_d(cached_other) * _d(rates.cache_read) + _d(usage.cached_audio) * _d(rates.cache_read_audio))
+        * cache_rate
+        + _d(usage.output + usage.thoughts) * _d(rates.output) * tier_rate
     ) / _MILLION
     return to_usd(total), table.version
 
 
-def estimate_cost(model: str, estimate: TokenEstimate, *, batch: bool, on: date | None = None) -> Decimal:
+def _d(value: float | int) -> Decimal:
+    return Decimal(str(value))
+
+
+def estimate_cost(
+    model: str, estimate: TokenEstimate, *, tier: ServiceTier, on: date | None = None, upper: bool = False
+) -> Decimal:
+    """USD of an estimate: its expected answer and thoughts, or (`upper`) their upper bounds."""
     usage = Usage(
         text=estimate.text,
         image=estimate.image,
         video=estimate.video,
         audio=estimate.audio,
-        output=estimate.output,
+        output=estimate.output_max if upper else estimate.output,
+        thoughts=estimate.thoughts_max if upper else estimate.thoughts,
     )
-    return request_cost(model, usage, batch=batch, on=on)[0]
+    return request_cost(model, usage, tier=tier, on=on)[0]
 
 
-def plan_cost(model: str, plan: MediaPlan, *, batch: bool, on: date | None = None) -> Decimal:
+def plan_cost(
+    model: str, plan: MediaPlan, *, tier: ServiceTier, on: date | None = None, upper: bool = False
+) -> Decimal:
     """A source's pre-flight USD: its requests to the run's model, plus its sound requests to the
     plan's audio model when the sound is split off."""
-    cost = estimate_cost(model, plan.estimate, batch=batch, on=on)
+    cost = estimate_cost(model, plan.estimate, tier=tier, on=on, upper=upper)
     if plan.sound_estimate is not None and plan.settings.audio_model is not None:
-        cost += estimate_cost(plan.settings.audio_model, plan.sound_estimate, batch=batch, on=on)
+        cost += estimate_cost(plan.settings.audio_model, plan.sound_estimate, tier=tier, on=on, upper=upper)
     return cost
 
 
@@ -124,8 +129,8 @@ def cache_storage_cost(
     model: str, tokens: int, seconds: float, *, on: date | None = None
 ) -> tuple[Decimal, str]:
     """USD for holding `tokens` in a context cache for `seconds` (billed per token-hour)."""
-    table, price = model_price(model, on)
+    table, window = model_price(model, on)
     hours = Decimal(str(seconds)) / Decimal(3600)
     return to_usd(
-        Decimal(tokens) * hours * Decimal(str(price.cache_storage_per_hour)) / _MILLION
+        Decimal(tokens) * hours * Decimal(str(window.cache_storage_per_hour)) / _MILLION
     ), table.version
