@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from google import genai
 from google.genai import types
 
 from pipeline.errors import BatchJobFailedError, GeminiTransientError
 from pipeline.gemini.client import translate_api_error
-from pipeline.gemini.outcomes import RequestOutcome, outcome_from_response
+from pipeline.gemini.outcomes import RequestOutcome, now_iso, outcome_from_response
 from pipeline.gemini.requests import ChunkRequest, contents
 from pipeline.tasks import Task
 
@@ -43,7 +44,7 @@ def submit_inline(
 ) -> str:
     inlined = [
         types.InlinedRequest(
-            contents=contents(task, r, prompt_cached=bool(config.cached_content)),
+            contents=contents(task, r, model, prompt_cached=bool(config.cached_content)),
             config=config,
             metadata={"key": r.key},
         )
@@ -99,8 +100,27 @@ def wait(
         delay = min(poll_seconds, delay * 2)
 
 
-def collect(job: types.BatchJob, keys: list[str], *, elapsed_ms: int | None) -> list[RequestOutcome]:
+def turnaround(job: types.BatchJob, submitted_at: datetime | None = None) -> tuple[int | None, str]:
+    """A batch request's latency: from the job's creation (or our submission) to its end, in ms, and
+    the UTC time its answers arrived (which picks their price window)."""
+    end = job.end_time or job.update_time
+    start = job.create_time or submitted_at
+    answered = end.astimezone(UTC).isoformat() if end else now_iso()
+    if end is None or start is None:
+        return None, answered
+    return max(0, int((end - start).total_seconds() * 1000)), answered
+
+
+def collect(
+    job: types.BatchJob,
+    keys: list[str],
+    *,
+    thinking: dict[str, str | None] | None = None,
+    submitted_at: datetime | None = None,
+) -> list[RequestOutcome]:
     """One outcome per submitted key; a key missing from the output becomes an error outcome."""
+    latency, answered = turnaround(job, submitted_at)
+    thinking = thinking or {}
     outcomes: dict[str, RequestOutcome] = {}
     responses = (job.dest.inlined_responses if job.dest else None) or []
     for position, item in enumerate(responses):
@@ -113,21 +133,21 @@ def collect(job: types.BatchJob, keys: list[str], *, elapsed_ms: int | None) -> 
                 error=f"{item.error.code}: {item.error.message}",
                 batch_job=job.name,
                 billed=False,
+                latency_ms=latency,
+                answered_at=answered,
             )
         elif item.response is not None:
             outcomes[key] = outcome_from_response(
-                key, item.response, mode="batch", latency_ms=elapsed_ms, batch_job=job.name
-            )
-    for key in keys:
-        outcomes.setdefault(
-            key,
-            RequestOutcome(
-                key=key,
+                key,
+                item.response,
                 mode="batch",
-                status="error",
-                error="no response in batch output",
+                latency_ms=latency,
                 batch_job=job.name,
-                billed=False,
-            ),
-        )
-    return [outcomes[k] for k in keys]
+                thinking=thinking.get(key),
+                answered_at=answered,
+            )
+    return [outcomes.get(k) or missing(job, k, "no response in batch output") for k in keys]
+
+
+def missing(job: types.BatchJob, key: str, why: str) -> RequestOutcome:
+    return RequestOutcome(key=key, mode="batch", status="error", error=why, batch_job=job.name, billed=False)

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from pipeline.cost import Usage
+
+# Finish reasons that leave a usable answer. CONTINUATION means "not finished": the SDK's sync calls
+# follow it to the end (automatic continuation); a batch answer that stops there is retried synchronously.
+FINISHED = (None, "STOP")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 @dataclass
@@ -20,16 +30,24 @@ class RequestOutcome:
     batch_job: str | None = None
     billed: bool = True  # False when the service rejected the request before any tokens were used
     attempt: int = 1
+    model_version: str | None = None  # what the service says answered (routing shows here)
+    answered_at: str | None = None  # UTC ISO time the answer arrived: it picks the price window
+    thinking: str | None = None  # the thinking level the request was sent with (effective level)
+    model_stage: str | None = None  # lifecycle stage the response reported (LEGACY, DEPRECATED, ...)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "usage": self.usage.model_dump()}
 
     @classmethod
-    def from_dict(cls, doc: dict) -> RequestOutcome:
-        return cls(**{**doc, "usage": Usage(**doc.get("usage", {}))})
+    def from_dict(cls, doc: dict[str, Any]) -> RequestOutcome:
+        known = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
+        return cls(**{**known, "usage": Usage(**doc.get("usage", {}))})
+
+    def answered_on(self, fallback: datetime) -> datetime:
+        return datetime.fromisoformat(self.answered_at) if self.answered_at else fallback
 
 
-def finish_reason_of(response) -> str | None:  # noqa: ANN001 - google-genai GenerateContentResponse
+def finish_reason_of(response: Any) -> str | None:
     candidates = getattr(response, "candidates", None) or []
     if not candidates or candidates[0].finish_reason is None:
         feedback = getattr(response, "prompt_feedback", None)
@@ -40,23 +58,40 @@ def finish_reason_of(response) -> str | None:  # noqa: ANN001 - google-genai Gen
     return str(getattr(reason, "value", reason))
 
 
+def _stage(response: Any) -> str | None:
+    status = getattr(response, "model_status", None)
+    stage = getattr(status, "model_stage", None) if status is not None else None
+    return str(getattr(stage, "value", stage)) if stage is not None else None
+
+
 def outcome_from_response(
-    key: str, response, *, mode: str, latency_ms: int | None, batch_job: str | None = None
-) -> RequestOutcome:  # noqa: ANN001
+    key: str,
+    response: Any,  # google-genai GenerateContentResponse
+    *,
+    mode: str,
+    latency_ms: int | None,
+    batch_job: str | None = None,
+    thinking: str | None = None,
+    answered_at: str | None = None,
+) -> RequestOutcome:
     reason = finish_reason_of(response)
     try:
         text = response.text
     except (ValueError, AttributeError):
         text = None
-    ok = reason in (None, "STOP") and bool(text)
+    ok = reason in FINISHED and bool(text)
     return RequestOutcome(
         key=key,
         mode=mode,
         status="ok" if ok else "error",
         text=text,
         finish_reason=reason,
-        error=None if ok else f"no usable answer (finish_reason={reason})",
+        error=None if ok else f"no usable answer (finish_reason={reason}{', empty' if not text else ''})",
         usage=Usage.from_usage_metadata(response.usage_metadata),
         latency_ms=latency_ms,
         batch_job=batch_job,
+        model_version=getattr(response, "model_version", None),
+        answered_at=answered_at or now_iso(),
+        thinking=thinking,
+        model_stage=_stage(response),
     )

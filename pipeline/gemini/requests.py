@@ -1,13 +1,22 @@
-"""What one chunk's request looks like: contents (media part + task prompt) and generation config."""
+"""What one chunk's request looks like, per model family: contents (media part + task prompt) and the
+generation config. The same objects feed the SDK's calls and, dumped through their public pydantic
+models, the JSONL lines of a file batch (`rest_request`), so both transports send the same request."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.genai import types
 
+from pipeline.catalog import model_info
 from pipeline.models import PrepareSettings, Track
-from pipeline.tasks import TRACK_NOTES, Task
+from pipeline.tasks import TRACK_NOTES, Generation, Task
+
+# generationConfig fields a request of ours may carry; anything else would be dropped from a JSONL line.
+_GENERATION_FIELDS = frozenset(
+    {"responseMimeType", "responseJsonSchema", "mediaResolution", "maxOutputTokens", "thinkingConfig"}
+)
 
 
 @dataclass
@@ -25,6 +34,7 @@ class ChunkRequest:
     video_fps: float = 1.0  # the frame rate the chunk was prepared at: the model samples exactly those frames
     model: str = ""  # the model this request goes to ("" = the run's model)
     track: Track = Track.ALL  # what of the chunk it carries: a split video's picture or sound, or all
+    media_resolution: str = "MEDIA_RESOLUTION_LOW"
 
     @property
     def chunk_end_s(self) -> float:
@@ -45,22 +55,33 @@ def video_metadata(request: ChunkRequest) -> types.VideoMetadata | None:
     return None
 
 
-def media_part(request: ChunkRequest, file_uri: str | None = None) -> types.Part:
-    """The chunk inline, or by reference to its Files API upload."""
+def media_part(request: ChunkRequest, model: str, file_uri: str | None = None) -> types.Part:
+    """The chunk inline, or by reference to its Files API upload. Families that take a media resolution
+    per part (3.x, 4.x) get it on the picture's part; 2.x sets it for the whole request instead."""
     if file_uri is not None:
         part = types.Part(file_data=types.FileData(file_uri=file_uri, mime_type=request.mime_type))
     else:
         part = types.Part.from_bytes(data=request.data, mime_type=request.mime_type)
     part.video_metadata = video_metadata(request)
+    visual = request.mime_type.startswith(("video/", "image/"))
+    if visual and model_info(model).rules.per_part_resolution:
+        part.media_resolution = types.PartMediaResolution(
+            level=types.PartMediaResolutionLevel(request.media_resolution)
+        )
     return part
 
 
 def contents(
-    task: Task, request: ChunkRequest, *, prompt_cached: bool = False, file_uri: str | None = None
+    task: Task,
+    request: ChunkRequest,
+    model: str,
+    *,
+    prompt_cached: bool = False,
+    file_uri: str | None = None,
 ) -> list[types.Content]:
     """The media part, then the task's prompt unless the prompt comes from a context cache, then what the
     model must know about a split video's track (pipeline.tasks.TRACK_NOTES)."""
-    parts = [media_part(request, file_uri)]
+    parts = [media_part(request, model, file_uri)]
     note = TRACK_NOTES[request.track]
     if not prompt_cached:
         parts.append(types.Part.from_text(text=task.prompt + note))
@@ -69,14 +90,52 @@ def contents(
     return [types.Content(role="user", parts=parts)]
 
 
+def thinking_config(generation: Generation) -> types.ThinkingConfig | None:
+    choice = generation.thinking
+    if choice.level is not None:
+        return types.ThinkingConfig(thinking_level=types.ThinkingLevel(choice.level))
+    if choice.budget is not None:
+        return types.ThinkingConfig(thinking_budget=choice.budget)
+    return None  # DEFAULT: the model's own
+
+
 def generation_config(
-    task: Task, *, media_resolution: str, max_output_tokens: int, cached_content: str | None = None
+    task: Task,
+    model: str,
+    *,
+    media_resolution: str,
+    max_output_tokens: int | None = None,
+    cached_content: str | None = None,
+    escalate: bool = False,
+    sound: bool = False,
 ) -> types.GenerateContentConfig:
+    """The config of a task's requests to `model`: JSON answers against the task's schema, the task's
+    thinking, room for thoughts and answer, the request-wide media resolution where the family has no
+    per-part one, and no sampling parameter (Gemini 3 advises against them; newer models ignore them)."""
+    generation = task.generation_for(model, max_output_tokens, escalate=escalate, sound=sound)
+    per_part = model_info(model).rules.per_part_resolution
     return types.GenerateContentConfig(
         cached_content=cached_content,
         response_mime_type="application/json",
-        response_schema=task.response_model,
-        media_resolution=types.MediaResolution(media_resolution),
-        max_output_tokens=max_output_tokens,
-        temperature=0.0,
+        response_json_schema=task.response_model.model_json_schema(),
+        media_resolution=None if per_part else types.MediaResolution(media_resolution),
+        max_output_tokens=generation.max_output_tokens,
+        thinking_config=thinking_config(generation),
     )
+
+
+def rest_request(contents: list[types.Content], config: types.GenerateContentConfig) -> dict[str, Any]:
+    """A GenerateContentRequest as the REST API takes it (a JSONL batch line's `request`), from the same
+    SDK objects a direct call sends, through their public pydantic serialisation."""
+    body: dict[str, Any] = {
+        "contents": [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in contents]
+    }
+    generation = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    cached = generation.pop("cachedContent", None)
+    unknown = set(generation) - _GENERATION_FIELDS
+    if unknown:
+        raise ValueError(f"rest_request: config fields {sorted(unknown)} have no mapping to the REST request")
+    body["generationConfig"] = generation
+    if cached:
+        body["cachedContent"] = cached
+    return body

@@ -11,11 +11,10 @@ _DURATION = re.compile(r"^\s*([0-9.]+)s\s*$")
 
 def server_retry_delay(exc: Exception) -> float | None:
     """The `retryDelay` of a google.rpc.RetryInfo detail on a google-genai APIError, in seconds."""
-    details = getattr(exc, "details", None)
-    if isinstance(details, dict):
-        details = details.get("error", {}).get("details", details.get("details"))
-    for detail in details or []:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+    from pipeline.gemini.client import error_details
+
+    for detail in error_details(exc):
+        if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
             match = _DURATION.match(str(detail.get("retryDelay", "")))
             if match:
                 return float(match.group(1))

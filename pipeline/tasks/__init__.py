@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pipeline.catalog import ThinkingChoice, model_info
 from pipeline.errors import ConfigError
 from pipeline.models import Track
 from pipeline.tasks import describe
@@ -33,14 +34,43 @@ class SpanRow:
 
 
 @dataclass(frozen=True)
+class AnswerPrior:
+    """What the estimate assumes of a task's answers before any run of it has been billed: an answer of
+    `base_tokens` plus `tokens_per_second` of media (time-ranged segments grow with the media), images
+    `image_tokens`; the upper bound is `upper_factor` times that. After the first run the estimate
+    learns the real sizes from the destination's `requests` table (pipeline.estimate)."""
+
+    base_tokens: int = 150
+    tokens_per_second: float = 1.5
+    image_tokens: int = 130
+    upper_factor: float = 2.0
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What one request to one model may spend on output: its thinking and its max_output_tokens."""
+
+    thinking: ThinkingChoice
+    max_output_tokens: int
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     version: str
     prompt: str
     response_model: type[BaseModel]
     uses_audio: bool = True  # False: prepared chunks carry no audio track (not paid for)
+    # How much the model should think: MINIMAL, LOW, MEDIUM, HIGH, XHIGH (rounded up to what a model
+    # accepts; a thinking_budget on 2.5 models) or DEFAULT (send nothing: the model's own default).
+    thinking: str = "LOW"
+    # Thinking of a split video's sound request (its own, cheaper model); None: as `thinking`.
+    sound_thinking: str | None = None
+    # Room for the answer itself; max_output_tokens adds the thinking level's room (pipeline/catalog).
+    max_answer_tokens: int = 2048
+    answer_prior: AnswerPrior = field(default_factory=AnswerPrior)
     # PrepareSettings values this task works well with, e.g. {"video_fps": 0.5} or
-    # {"audio_model": "gemini-2.5-flash-lite"} (a video's sound asked of a cheaper model); explicit
+    # {"audio_model": "gemini-3.5-flash-lite"} (a video's sound asked of a cheaper model); explicit
     # settings win.
     prepare_defaults: dict[str, Any] = field(default_factory=dict)
     # How an answer maps onto the tables; the defaults read the fields the describe task uses.
@@ -54,6 +84,30 @@ class Task:
     language: Callable[[BaseModel], str | None] = field(
         default=lambda answer: getattr(answer, "language", None)
     )
+
+    def generation_for(
+        self, model: str, max_output_tokens: int | None = None, *, escalate: bool = False, sound: bool = False
+    ) -> Generation:
+        """Thinking and max_output_tokens of this task's requests to `model` (`sound`: a split video's
+        sound request). Thinking counts against max_output_tokens, so the cap leaves room for both (an
+        explicit `max_output_tokens` wins). With `escalate` (the retry of an answer cut at MAX_TOKENS)
+        the cap doubles and thinking drops a level where the model allows it."""
+        info = model_info(model)
+        level = (self.sound_thinking if sound else None) or self.thinking
+        if escalate:
+            level = _lower_level(info.thinking_for(level).effective)
+        thinking = info.thinking_for(level)
+        cap = max_output_tokens or self.max_answer_tokens + thinking.room
+        if escalate:
+            cap *= 2
+        return Generation(thinking=thinking, max_output_tokens=min(cap, info.output_token_limit))
+
+
+def _lower_level(level: str) -> str:
+    from pipeline.catalog import THINKING_ORDER
+
+    index = THINKING_ORDER.index(level) if level in THINKING_ORDER else 1
+    return THINKING_ORDER[max(0, index - 1)]
 
 
 def _default_spans(answer: BaseModel) -> list[SpanRow]:
@@ -88,12 +142,17 @@ def merge_language(values: list[str | None]) -> str | None:
 
 DESCRIBE = Task(
     name="describe",
-    version="describe-v1",
+    version="describe-v2",
     prompt=describe.PROMPT,
     response_model=describe.MediaDescription,
-    # Loudness and the spoken language need no big model: flash-lite's audio rate is less than a third
-    # of flash's, and audio is a third of a low-resolution video request's tokens.
-    prepare_defaults={"audio_model": "gemini-2.5-flash-lite"},
+    # Describing what is seen needs little reasoning: low thinking keeps thought tokens (billed as
+    # output) near the answer's size. Loud and silent spans and the spoken language need none: minimal
+    # thinking (Flash-Lite's own default) for the sound request.
+    thinking="LOW",
+    sound_thinking="MINIMAL",
+    # Loudness and the spoken language need no big model: a video's sound goes to Flash-Lite where the
+    # cost rule finds it cheaper (pipeline.media.plan); one rate of $0.30/M against the run model's.
+    prepare_defaults={"audio_model": "gemini-3.5-flash-lite"},
 )
 
 BUILTIN: dict[str, Task] = {DESCRIBE.name: DESCRIBE}
@@ -124,4 +183,14 @@ def _checked(obj: object, name: str) -> Task:
     return obj
 
 
-__all__ = ["DESCRIBE", "TRACK_NOTES", "SpanRow", "Task", "get_task", "merge_language", "track_prompt"]
+__all__ = [
+    "DESCRIBE",
+    "TRACK_NOTES",
+    "AnswerPrior",
+    "Generation",
+    "SpanRow",
+    "Task",
+    "get_task",
+    "merge_language",
+    "track_prompt",
+]

@@ -51,7 +51,7 @@ def submit(services, count: int = 1) -> list[str]:  # noqa: ANN001
     names = []
     for n in range(count):
         job = client.batches.create(
-            model="gemini-2.5-flash",
+            model="gemini-3.8-flash",
             src=[types.InlinedRequest(contents="Say hi", metadata={"key": f"k{n}"})],
             config=types.CreateBatchJobConfig(display_name=f"trigger-test-{n}"),
         )

@@ -26,10 +26,12 @@ from PIL import Image
 
 from pipeline.gemini import requests as pipeline_requests
 from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
+from pipeline.gemini.emulator.wire import normalise
 from pipeline.gemini.requests import ChunkRequest
 from pipeline.tasks import DESCRIBE
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"
+MODEL_2X = "gemini-2.5-flash-lite"
 HEADERS = {"x-goog-api-key": "k"}
 # Sent because the real API sends them; google-genai 3.6.1 does not read them. Batches: the
 # long-running-operation envelope (batchStats is not surfaced, reference doc). countTokens: the REST
@@ -102,7 +104,11 @@ def batch_job(raw: dict) -> types.BatchJob:
 @pytest.fixture(scope="module")
 def emu():
     cfg = EmulatorConfig(
-        batch_pending_s=0.05, batch_running_s=0.1, file_processing_s=0.0, cache_min_tokens=10
+        batch_pending_s=0.05,
+        batch_running_s=0.1,
+        file_processing_s=0.0,
+        cache_min_tokens=10,
+        request_log_clip=None,  # whole bodies: the JSONL test compares them
     )
     with GeminiEmulator(cfg) as e:
         yield e
@@ -143,21 +149,23 @@ def wait_done(http, name: str) -> dict:
 
 
 def test_generate_content_and_count_tokens(emu, client, http):
-    cfg = pipeline_requests.generation_config(
-        DESCRIBE, media_resolution="MEDIA_RESOLUTION_LOW", max_output_tokens=2048
-    )
+    cfg = pipeline_requests.generation_config(DESCRIBE, MODEL, media_resolution="MEDIA_RESOLUTION_LOW")
     client.models.generate_content(
-        model=MODEL, contents=pipeline_requests.contents(DESCRIBE, chunk()), config=cfg
+        model=MODEL, contents=pipeline_requests.contents(DESCRIBE, chunk(), MODEL), config=cfg
     )
     body = last(emu, lambda r: r["path"].endswith(":generateContent"))["body"]
-    # the pipeline's request as the SDK sends it: camelCase envelope, schema + resolution in generationConfig
-    assert body["contents"][0]["role"] == "user" and "inlineData" in body["contents"][0]["parts"][0]
+    # the pipeline's 3.x request as the SDK sends it: media resolution on the part, the task's thinking
+    # level, a JSON schema, room for thoughts and answer, and no sampling parameter
+    part = body["contents"][0]["parts"][0]
+    assert body["contents"][0]["role"] == "user" and "inlineData" in part
+    assert part["mediaResolution"] == {"level": "MEDIA_RESOLUTION_LOW"}
     gen_cfg = body["generationConfig"]
-    assert (
-        gen_cfg["responseMimeType"] == "application/json"
-        and gen_cfg["mediaResolution"] == "MEDIA_RESOLUTION_LOW"
-    )
-    assert "responseSchema" in gen_cfg or "responseJsonSchema" in gen_cfg
+    assert gen_cfg["responseMimeType"] == "application/json" and "responseJsonSchema" in gen_cfg
+    assert "mediaResolution" not in gen_cfg
+    assert normalise(gen_cfg["thinkingConfig"]) == {"thinkingLevel": "LOW"}
+    # 2048 for the answer + 4096 of room for LOW thinking (pipeline/catalog/models.json)
+    assert gen_cfg["maxOutputTokens"] == 2048 + 4096
+    assert not {"temperature", "topP", "topK"} & set(gen_cfg)
     raw = http.post(f"/v1beta/models/{MODEL}:generateContent", json=body).json()
     resp = gcr(raw)
     assert resp.usage_metadata.prompt_token_count == raw["usageMetadata"]["promptTokenCount"]
@@ -213,13 +221,36 @@ def test_fault_and_cache_shapes(emu, http):
     assert_no_loss(raw, gcr(raw))
 
 
-def test_batch_shapes_and_requests(emu, client, http):
-    cfg = pipeline_requests.generation_config(
-        DESCRIBE, media_resolution="MEDIA_RESOLUTION_LOW", max_output_tokens=2048
+def test_a_2x_request_sets_resolution_and_a_thinking_budget_for_the_whole_request(emu, client):
+    cfg = pipeline_requests.generation_config(DESCRIBE, MODEL_2X, media_resolution="MEDIA_RESOLUTION_LOW")
+    client.models.generate_content(
+        model=MODEL_2X, contents=pipeline_requests.contents(DESCRIBE, chunk(), MODEL_2X), config=cfg
     )
+    body = last(emu, lambda r: r["path"].endswith(":generateContent"))["body"]
+    assert "mediaResolution" not in body["contents"][0]["parts"][0]
+    gen_cfg = body["generationConfig"]
+    assert gen_cfg["mediaResolution"] == "MEDIA_RESOLUTION_LOW"
+    assert normalise(gen_cfg["thinkingConfig"]) == {"thinkingBudget": 1024}  # LOW on a budget family
+
+
+def test_a_jsonl_line_is_the_request_the_sdk_sends_inline(emu, client):
+    """File batches build their lines from the same SDK objects (public pydantic serialisation): the
+    emulator must receive the same request from both transports."""
+    cfg = pipeline_requests.generation_config(DESCRIBE, MODEL, media_resolution="MEDIA_RESOLUTION_LOW")
+    body = pipeline_requests.contents(DESCRIBE, chunk(), MODEL)
+    client.models.generate_content(model=MODEL, contents=body, config=cfg)
+    sent = last(emu, lambda r: r["path"].endswith(":generateContent"))["body"]
+    line = pipeline_requests.rest_request(body, cfg)
+    normal = lambda doc: normalise(json.loads(json.dumps(doc)))  # noqa: E731
+    assert normal(line["contents"]) == normal(sent["contents"])
+    assert normal(line["generationConfig"]) == normal(sent["generationConfig"])
+
+
+def test_batch_shapes_and_requests(emu, client, http):
+    cfg = pipeline_requests.generation_config(DESCRIBE, MODEL, media_resolution="MEDIA_RESOLUTION_LOW")
     inlined = [
         types.InlinedRequest(
-            contents=pipeline_requests.contents(DESCRIBE, chunk(k)), config=cfg, metadata={"key": k}
+            contents=pipeline_requests.contents(DESCRIBE, chunk(k), MODEL), config=cfg, metadata={"key": k}
         )
         for k in ("k1", "k2")
     ]
