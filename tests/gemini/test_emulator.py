@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import time
 import urllib.error
 import urllib.request
@@ -14,11 +15,13 @@ from google import genai
 from google.genai import errors, types
 from PIL import Image
 
-from pipeline.catalog import TokenRules
 from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
 from pipeline.tasks.describe import MediaDescription
 
-MODEL = "gemini-2.5-flash"
+MODEL = (
+    "gemini-3.8-flash"  # 3.x rules: images 280/560/1120 (LOW/MEDIUM/HIGH+default), frames 70 (280 at HIGH)
+)
+LITE = "gemini-2.5-flash-lite"  # 2.x rules: 258-token 768 px image tiles, frames 258 (66 at LOW); no thinking
 SCENES = [("red", 0.0, 4.0), ("blue", 4.0, 9.0), ("green", 9.0, 12.0)]
 AUDIO = [("audio: loud", 0.0, 5.0), ("audio: silent", 5.0, 8.0), ("audio: loud", 8.0, 12.0)]
 
@@ -109,7 +112,7 @@ def test_video_describe_end_to_end(emu, video, tmp_path, version):
     )
     c = client_for(emu, version)  # keep a reference: a collected Client closes its HTTP pool
     resp = c.models.generate_content(
-        model=MODEL, contents=[video_part(video), "Describe this clip."], config=cfg
+        model=LITE, contents=[video_part(video), "Describe this clip."], config=cfg
     )
     desc = resp.parsed
     assert isinstance(desc, MediaDescription)
@@ -119,7 +122,8 @@ def test_video_describe_end_to_end(emu, video, tmp_path, version):
     duration = probe_duration(video, tmp_path)
     usage = resp.usage_metadata
     by = details(usage)
-    assert by["VIDEO"] == TokenRules.frames_sampled(duration, 1.0) * 66
+    # 2.x at LOW: 66 tokens per frame, one frame per second from t=0 (ceil of duration x fps)
+    assert by["VIDEO"] == math.ceil(duration * 1.0) * 66
     assert 12 * 66 <= by["VIDEO"] <= 13 * 66
     assert by["AUDIO"] == round(32 * duration) or by["AUDIO"] == -(-32 * duration // 1)
     assert by["TEXT"] == -(-len("Be brief.Describe this clip.") // 4)
@@ -127,7 +131,8 @@ def test_video_describe_end_to_end(emu, video, tmp_path, version):
     assert usage.candidates_token_count == -(-len(resp.text) // 4)
     assert usage.total_token_count == usage.prompt_token_count + usage.candidates_token_count
     assert resp.candidates[0].finish_reason == types.FinishReason.STOP
-    assert resp.model_version == MODEL and resp.response_id
+    assert usage.thoughts_token_count is None  # 2.5 Flash-Lite does not think by default
+    assert resp.model_version == LITE and resp.response_id
 
 
 def test_fps_two_doubles_frames_and_keeps_accuracy(client, video, tmp_path):
@@ -136,7 +141,8 @@ def test_fps_two_doubles_frames_and_keeps_accuracy(client, video, tmp_path):
     )
     check_segments(resp.parsed)
     duration = probe_duration(video, tmp_path)
-    assert details(resp.usage_metadata)["VIDEO"] == TokenRules.frames_sampled(duration, 2.0) * 258
+    # 3.x default resolution: 70 tokens per frame; 2 fps over ~12 s: ceil(duration x 2) frames (25)
+    assert details(resp.usage_metadata)["VIDEO"] == math.ceil(duration * 2.0) * 70
 
 
 def test_response_json_schema_with_refs(client, video):
@@ -149,18 +155,22 @@ def test_response_json_schema_with_refs(client, video):
 
 def test_image_tokens_and_colours(client):
     resp = client.models.generate_content(
-        model=MODEL,
+        model=LITE,
         contents=[types.Part.from_bytes(data=png(1000, 800), mime_type="image/png"), "What is this?"],
         config=describe_config(),
     )
     desc = resp.parsed
-    assert details(resp.usage_metadata)["IMAGE"] == 4 * 258
+    assert details(resp.usage_metadata)["IMAGE"] == 4 * 258  # 2.x: ceil(1000/768) x ceil(800/768) = 4 tiles
     assert "1000x800" in desc.summary and desc.segments == []
     assert {"image", "red", "blue"} <= set(desc.tags)
     small = client.models.count_tokens(
-        model=MODEL, contents=[types.Part.from_bytes(data=png(300, 200), mime_type="image/png")]
+        model=LITE, contents=[types.Part.from_bytes(data=png(300, 200), mime_type="image/png")]
     )
-    assert small.total_tokens == 258
+    assert small.total_tokens == 258  # both sides <= 384 px: one small image
+    on_3x = client.models.count_tokens(
+        model=MODEL, contents=[types.Part.from_bytes(data=png(1000, 800), mime_type="image/png")]
+    )
+    assert on_3x.total_tokens == 1120  # 3.x default resolution: 1120 per image, whatever its size
 
 
 def test_count_tokens_matches_billing(client, video):
@@ -184,6 +194,7 @@ def test_text_only_and_plain_json(client):
     ("kwargs", "code"),
     [
         ({"model": "gemini-0-nope", "contents": "hi"}, 404),
+        ({"model": "gemini-2.5-flash", "contents": "hi"}, 404),  # shut down 2026-12-01, not routed by default
         ({"model": MODEL, "contents": [types.Part.from_bytes(data=b"BM123", mime_type="image/bmp")]}, 400),
         (
             {"model": MODEL, "contents": [types.Part.from_bytes(data=b"not a video", mime_type="video/mp4")]},
@@ -224,16 +235,26 @@ def test_raw_http_strictness_and_snake_case(emu):
         "contents": [{"role": "user", "parts": [{"text": "hello"}]}],
         "generation_config": {"response_mime_type": "application/json", "max_output_tokens": 5},
     }
-    code, body = raw_post(emu, path, json.dumps(snake).encode())
+    # 2.5 Flash-Lite does not think by default: the whole limit of 5 goes to the (cut) answer
+    code, body = raw_post(emu, f"/v1beta/models/{LITE}:generateContent", json.dumps(snake).encode())
     assert code == 200 and body["candidates"][0]["finishReason"] == "MAX_TOKENS"
     assert body["usageMetadata"]["candidatesTokenCount"] == 5
+    # cut to 5 tokens x 4 characters of the JSON answer {"summary": "Emulated answer ..."}
+    assert body["candidates"][0]["content"]["parts"][0]["text"] == '{"summary": "Emulate'
 
 
 def test_models_get_and_list(client):
-    assert client.models.get(model=MODEL).input_token_limit == 1048576
-    assert any(m.name == f"models/{MODEL}" for m in client.models.list())
-    with pytest.raises(errors.ClientError):
-        client.models.get(model="gemini-0-nope")
+    model = client.models.get(model=MODEL)
+    assert model.input_token_limit == 1048576 and model.output_token_limit == 65536 and model.thinking
+    assert "createCachedContent" in model.supported_actions
+    listed = {m.name for m in client.models.list()}
+    assert f"models/{MODEL}" in listed and f"models/{LITE}" in listed
+    assert "models/gemini-2.5-flash" not in listed  # shut down and not routed: not served
+    assert "createCachedContent" not in client.models.get(model="gemini-4-argon").supported_actions
+    for gone in ("gemini-0-nope", "gemini-2.5-flash"):
+        with pytest.raises(errors.ClientError) as info:
+            client.models.get(model=gone)
+        assert info.value.code == 404
 
 
 @pytest.mark.parametrize("version", ["v1", "v1beta"])
@@ -250,7 +271,7 @@ def test_batch_inline_lifecycle(emu, video, version):
         {"contents": [types.Part.from_bytes(data=b"xx", mime_type="image/bmp")], "metadata": {"key": "bad"}},
     ]
     before = emu.stats()["batch_jobs_created"]
-    job = c.batches.create(model=MODEL, src=src, config={"display_name": "emu-test"})
+    job = c.batches.create(model=LITE, src=src, config={"display_name": "emu-test"})
     assert job.state == types.JobState.JOB_STATE_PENDING and not job.done
     assert job.name.startswith("batches/") and job.display_name == "emu-test"
     seen = [job.state]
@@ -269,7 +290,9 @@ def test_batch_inline_lifecycle(emu, video, version):
     out = {r.metadata["key"]: r for r in job.dest.inlined_responses}
     check_segments(MediaDescription.model_validate_json(out["k1"].response.text))
     assert details(out["k1"].response.usage_metadata)["VIDEO"] > 0
+    # 2.x: an 800x600 image is ceil(800/768) x ceil(600/768) = 2 tiles of 258
     assert details(out["k2"].response.usage_metadata)["IMAGE"] == 258 * 2
+    assert out["k2"].response.model_version == LITE
     assert out["bad"].response is None and out["bad"].error.code == 3
     again = c.batches.get(name=job.name)
     assert [r.response.response_id for r in again.dest.inlined_responses[:2]] == [
@@ -326,7 +349,7 @@ def test_audio_part_spans_and_tokens(client, tmp_path):
 
 def test_size_and_token_limits(client, monkeypatch):
     import pipeline.gemini.emulator.generate as gen
-    from pipeline.catalog import ModelLimits, transport_limits
+    from pipeline.catalog import model_info, transport_limits
 
     image = types.Part.from_bytes(data=png(100, 100), mime_type="image/png")
     small = transport_limits().model_copy(update={"inline_request_max_bytes": 200})
@@ -335,11 +358,12 @@ def test_size_and_token_limits(client, monkeypatch):
         client.models.generate_content(model=MODEL, contents=[image])
     assert info.value.code == 400 and "payload size" in info.value.message
     monkeypatch.undo()
-    tiny = ModelLimits(name=MODEL, family="gemini-2", input_token_limit=100, output_token_limit=10)
-    monkeypatch.setattr(gen, "model_limits", lambda m: tiny)
+    tiny = model_info(MODEL).model_copy(update={"input_token_limit": 100, "output_token_limit": 10})
+    monkeypatch.setattr(gen, "model_info", lambda m: tiny)
     with pytest.raises(errors.ClientError) as info:
         client.models.generate_content(model=MODEL, contents=[image])
-    assert info.value.code == 400 and "input token count (258)" in info.value.message
+    # 3.x default resolution: 1120 tokens for one image, over the limit of 100
+    assert info.value.code == 400 and "input token count (1120)" in info.value.message
 
 
 def test_batch_delay_from_env(monkeypatch):
@@ -347,3 +371,12 @@ def test_batch_delay_from_env(monkeypatch):
     cfg = EmulatorConfig()
     assert cfg.batch_pending_s + cfg.batch_running_s == pytest.approx(3.0)
     assert EmulatorConfig(batch_pending_s=0.1).batch_pending_s == 0.1
+
+
+def test_request_log_clips_long_strings_unless_told_not_to():
+    long_prompt = "x" * 300
+    for clip, expected in ((200, "<300 chars>"), (None, long_prompt)):
+        with GeminiEmulator(EmulatorConfig(request_log_clip=clip)) as e:
+            c = client_for(e)
+            c.models.generate_content(model=MODEL, contents=long_prompt)
+            assert e.recorded_requests()[-1]["body"]["contents"][0]["parts"][0]["text"] == expected

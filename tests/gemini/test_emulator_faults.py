@@ -18,7 +18,7 @@ from google.genai import errors, types
 
 from pipeline.gemini.emulator import EmulatorConfig, FaultSpec, GeminiEmulator
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"
 JSON_CFG = types.GenerateContentConfig(response_mime_type="application/json")
 
 
@@ -219,5 +219,162 @@ def test_stats_reset_and_fault_endpoint():
         assert recorded[-1]["path"] == f"/v1beta/models/{MODEL}:generateContent" or recorded[-1][
             "path"
         ].endswith(f"models/{MODEL}:generateContent")
+    finally:
+        emu.stop()
+
+
+def quota_failure(exc: errors.APIError) -> dict:
+    details = exc.details["error"]["details"]
+    return next(d for d in details if d["@type"].endswith("google.rpc.QuotaFailure"))
+
+
+def test_http_503_and_daily_quota_faults():
+    emu = make(faults={"http_503": 1.0})
+    try:
+        c = client_for(emu)
+        with pytest.raises(errors.ServerError) as info:
+            c.models.generate_content(model=MODEL, contents="busy")
+        assert (info.value.code, info.value.status) == (503, "UNAVAILABLE")
+        assert info.value.message == "The model is overloaded. Please try again later."
+        emu.set_faults({"daily_quota": 1.0})
+        with pytest.raises(errors.ClientError) as info:
+            c.models.generate_content(model=MODEL, contents="again")
+        exc = info.value
+        assert (exc.code, exc.status) == (429, "RESOURCE_EXHAUSTED")
+        assert exc.message.startswith(
+            "You exceeded your current quota, please check your plan and billing details."
+        )
+        violation = quota_failure(exc)["violations"][0]
+        assert violation["quotaId"] == "GenerateRequestsPerDayPerProjectPerModel"
+        assert violation["quotaMetric"] == "generativelanguage.googleapis.com/generate_content_requests"
+        assert violation["quotaDimensions"]["model"] == MODEL
+        with pytest.raises(StopIteration):  # a daily quota has no retry delay worth waiting for
+            retry_delay(exc)
+        assert emu.stats()["faults_injected"] == {"http_503": 1, "daily_quota": 1}
+    finally:
+        emu.stop()
+
+
+def test_manual_503_and_daily_quota():
+    emu = make()
+    try:
+        c = client_for(emu)
+        emu.inject_fault(503)
+        with pytest.raises(errors.ServerError) as info:
+            c.models.generate_content(model=MODEL, contents="x")
+        assert info.value.code == 503 and "overloaded" in info.value.message
+        emu.inject_fault(429, daily=True, match=":generateContent")
+        with pytest.raises(errors.ClientError) as info:
+            c.models.generate_content(model=MODEL, contents="x")
+        assert (
+            quota_failure(info.value)["violations"][0]["quotaId"]
+            == "GenerateRequestsPerDayPerProjectPerModel"
+        )
+        emu.inject_fault(429)  # the plain one still says when to retry
+        with pytest.raises(errors.ClientError) as info:
+            c.models.generate_content(model=MODEL, contents="x")
+        assert retry_delay(info.value) == "2s"
+        r = httpx.post(f"{emu.base_url}/_emulator/faults", json={"code": 429, "daily": True})
+        assert r.status_code == 200
+        with pytest.raises(errors.ClientError) as info:
+            c.models.count_tokens(model=MODEL, contents="x")
+        assert quota_failure(info.value)["violations"][0]["quotaDimensions"]["model"] == MODEL
+        assert c.models.generate_content(model=MODEL, contents="x").text
+    finally:
+        emu.stop()
+
+
+def test_continuation_fault_followed_by_the_sdk():
+    """The SDK's automatic continuation sends the token back and sums usage: the caller sees one answer,
+    billed for the prompt once per hop and for its thoughts once."""
+    plain, cut = make(), make(faults={"continuation": 1.0})
+    try:
+        contents = "continue me, please"  # 19 characters: ceil(19 / 4) = 5 prompt tokens per hop
+        reference, c = (
+            client_for(plain),
+            client_for(cut),
+        )  # keep references: a collected Client closes its pool
+        whole = reference.models.generate_content(model=MODEL, contents=contents, config=JSON_CFG)
+        resp = c.models.generate_content(model=MODEL, contents=contents, config=JSON_CFG)
+        assert resp.text == whole.text and json.loads(resp.text)
+        assert resp.candidates[0].finish_reason == types.FinishReason.STOP
+        assert resp.candidates[0].continuation_token is None
+        first, rest = whole.text[: len(whole.text) // 2], whole.text[len(whole.text) // 2 :]
+        usage = resp.usage_metadata
+        assert usage.prompt_token_count == 2 * 5
+        assert usage.candidates_token_count == -(-len(first) // 4) + -(-len(rest) // 4)
+        assert usage.thoughts_token_count == whole.usage_metadata.thoughts_token_count  # same request, once
+        assert usage.total_token_count == 10 + usage.candidates_token_count + usage.thoughts_token_count
+        stats = cut.stats()
+        assert stats["requests"]["generateContent"] == 2 and stats["faults_injected"] == {"continuation": 1}
+        assert stats["tokens"]["prompt"] == 10
+    finally:
+        plain.stop()
+        cut.stop()
+
+
+def test_continuation_by_hand_and_token_checks():
+    emu = make(faults={"continuation": 1.0})
+    try:
+        c = client_for(emu)
+        manual = types.GenerateContentConfig(automatic_continuation=False)
+        hop1 = c.models.generate_content(model=MODEL, contents="tell me more", config=manual)
+        cand = hop1.candidates[0]
+        assert cand.finish_reason == types.FinishReason.CONTINUATION
+        token = cand.continuation_token
+        assert isinstance(token, bytes) and len(token) >= 16
+        assert hop1.usage_metadata.candidates_token_count == -(-len(hop1.text) // 4)
+        hop2 = c.models.generate_content(
+            model=MODEL,
+            contents="tell me more",
+            config=types.GenerateContentConfig(automatic_continuation=False, continuation_token=token),
+        )
+        assert hop2.candidates[0].finish_reason == types.FinishReason.STOP
+        assert 'Emulated answer to a text-only prompt: "tell me more".' == hop1.text + hop2.text
+        assert hop2.usage_metadata.thoughts_token_count is None  # the thinking was done on the first hop
+        assert hop2.usage_metadata.prompt_token_count == hop1.usage_metadata.prompt_token_count
+        for contents, bad in (("another request", token), ("tell me more", b"forged-token-bytes")):
+            with pytest.raises(errors.ClientError) as info:
+                c.models.generate_content(
+                    model=MODEL,
+                    contents=contents,
+                    config=types.GenerateContentConfig(automatic_continuation=False, continuation_token=bad),
+                )
+            assert info.value.code == 400 and "continuation_token" in info.value.message
+        raw = httpx.post(
+            f"{emu.base_url}/v1beta/models/{MODEL}:generateContent",
+            headers={"x-goog-api-key": "k"},
+            json={"contents": [{"parts": [{"text": "raw"}]}]},
+        ).json()
+        assert raw["candidates"][0]["finishReason"] == "CONTINUATION"
+        assert isinstance(raw["candidates"][0]["continuationToken"], str)  # bytes: base64 in JSON
+    finally:
+        emu.stop()
+
+
+def test_continuation_fault_in_batch_leaves_partial_items():
+    emu = make(faults={"continuation": 1.0})
+    try:
+        c = client_for(emu)
+        job = wait_done(c, c.batches.create(model=MODEL, src=[{"contents": "batch item"}]).name)
+        resp = job.dest.inlined_responses[0].response
+        assert resp.candidates[0].finish_reason == types.FinishReason.CONTINUATION
+        assert resp.candidates[0].continuation_token is None  # batch has no continuation
+        whole = 'Emulated answer to a text-only prompt: "batch item".'
+        assert resp.text == whole[: len(whole) // 2]
+        assert emu.stats()["faults_injected"] == {"continuation": 1}
+    finally:
+        emu.stop()
+
+
+def test_content_faults_leave_an_answer_without_text_alone():
+    emu = make(faults={"malformed_json": 1.0})
+    try:
+        c = client_for(emu)  # a limit of 10 is used up by 3.8 Flash's thinking: no text to break
+        resp = c.models.generate_content(
+            model=MODEL, contents="j", config=types.GenerateContentConfig(max_output_tokens=10)
+        )
+        assert resp.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS and resp.text is None
+        assert emu.stats()["faults_injected"] == {}
     finally:
         emu.stop()

@@ -1,4 +1,5 @@
-"""Files API, JSONL batches and context caches of the Gemini emulator (an offline test double), via the SDK."""
+"""Files API, JSONL batches and context caches of the Gemini emulator (an offline test double), through
+the SDK."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from google.genai import errors, types
 
 from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"  # explicit caches from 4,096 tokens
+LITE = "gemini-2.5-flash-lite"  # explicit caches from 2,048 tokens
 
 
 @pytest.fixture(scope="module")
@@ -167,13 +169,14 @@ def test_cache_lifecycle_and_usage(emu, client):
         client.caches.create(
             model=MODEL, config=types.CreateCachedContentConfig(contents=["too small"], ttl="60s")
         )
-    assert info.value.code == 400 and "min_total_token_count=1024" in info.value.message
+    assert info.value.code == 400 and "min_total_token_count=4096" in info.value.message
     cfg = types.CreateCachedContentConfig(
-        contents=[big_text(1200)], system_instruction="Answer briefly.", ttl="300s", display_name="ctx"
+        contents=[big_text(4200)], system_instruction="Answer briefly.", ttl="300s", display_name="ctx"
     )
     cache = client.caches.create(model=MODEL, config=cfg)
     assert cache.name.startswith("cachedContents/") and cache.model == f"models/{MODEL}"
-    assert cache.usage_metadata.total_token_count == 1200 + 4 and cache.display_name == "ctx"
+    # 4200 tokens of text + "Answer briefly." (15 characters: ceil(15 / 4) = 4 tokens)
+    assert cache.usage_metadata.total_token_count == 4200 + 4 and cache.display_name == "ctx"
     assert 290 <= (cache.expire_time - cache.create_time).total_seconds() <= 301
     assert client.caches.get(name=cache.name).name == cache.name
     assert cache.name in [c.name for c in client.caches.list()]
@@ -181,13 +184,13 @@ def test_cache_lifecycle_and_usage(emu, client):
         model=MODEL, contents="What is cached?", config=types.GenerateContentConfig(cached_content=cache.name)
     )
     usage = resp.usage_metadata
-    assert usage.cached_content_token_count == 1204
-    assert usage.prompt_token_count >= 1204 + 3
-    assert {d.modality.value: d.token_count for d in usage.cache_tokens_details} == {"TEXT": 1204}
-    assert emu.stats()["tokens"]["cached_by_modality"]["TEXT"] >= 1204
+    assert usage.cached_content_token_count == 4204
+    assert usage.prompt_token_count >= 4204 + 3
+    assert {d.modality.value: d.token_count for d in usage.cache_tokens_details} == {"TEXT": 4204}
+    assert emu.stats()["tokens"]["cached_by_modality"]["TEXT"] >= 4204
     with pytest.raises(errors.ClientError) as info:  # a cache belongs to one model
         client.models.generate_content(
-            model="gemini-2.5-flash-lite",
+            model=LITE,
             contents="x",
             config=types.GenerateContentConfig(cached_content=cache.name),
         )
@@ -206,7 +209,7 @@ def test_cache_lifecycle_and_usage(emu, client):
 
 
 def test_cache_expires(client):
-    cfg = types.CreateCachedContentConfig(contents=[big_text(1100)], ttl="0.3s")
+    cfg = types.CreateCachedContentConfig(contents=[big_text(4100)], ttl="0.3s")
     cache = client.caches.create(model=MODEL, config=cfg)
     time.sleep(0.4)
     with pytest.raises(errors.ClientError) as info:
@@ -214,6 +217,36 @@ def test_cache_expires(client):
             model=MODEL, contents="x", config=types.GenerateContentConfig(cached_content=cache.name)
         )
     assert info.value.code == 403 and "CachedContent not found" in info.value.message
+
+
+def test_cache_minimum_and_support_per_model(client):
+    # 2.5 Flash-Lite: 2,048 tokens minimum (caching page); 2100 tokens of text is enough there
+    small = client.caches.create(
+        model=LITE, config=types.CreateCachedContentConfig(contents=[big_text(2100)])
+    )
+    assert small.usage_metadata.total_token_count == 2100
+    with pytest.raises(errors.ClientError) as info:  # ... and not on 3.8 Flash (4,096)
+        client.caches.create(model=MODEL, config=types.CreateCachedContentConfig(contents=[big_text(2100)]))
+    assert info.value.code == 400 and "min_total_token_count=4096" in info.value.message
+    for model in ("gemini-4-argon", "gemini-4-hydrogen"):  # Gemini 4: implicit caching only
+        with pytest.raises(errors.ClientError) as info:
+            client.caches.create(
+                model=model, config=types.CreateCachedContentConfig(contents=[big_text(5000)])
+            )
+        assert info.value.code == 400
+        assert info.value.message == f"explicit context caching is not supported for models/{model}"
+
+
+def test_cache_min_tokens_override():
+    with GeminiEmulator(EmulatorConfig(cache_min_tokens=10)) as emu:
+        c = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=emu.base_url))
+        cache = c.caches.create(model=MODEL, config=types.CreateCachedContentConfig(contents=[big_text(12)]))
+        assert cache.usage_metadata.total_token_count == 12
+        with pytest.raises(errors.ClientError) as info:  # the override sets a size, not support
+            c.caches.create(
+                model="gemini-4-argon", config=types.CreateCachedContentConfig(contents=[big_text(12)])
+            )
+        assert info.value.code == 400
 
 
 def test_upload_protocol_raw(emu):

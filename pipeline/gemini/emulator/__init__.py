@@ -2,9 +2,10 @@
 
 It is not Gemini and understands nothing: it decodes the media it receives (scene colours, loud/silent
 audio, image size and colours), shapes that into the requested response schema, and bills tokens by the
-documented per-modality rules in `pipeline.catalog`. It also serves the Files API, JSONL batches and
-context caches, and can rate-limit and inject faults (see config.py and faults.py). Reach it with the
-real SDK:
+documented per-modality rules in `pipeline.catalog`, thought tokens included (thinking.py). Models are
+served, routed or answered 404 by their catalog lifecycle (lifecycle.py). It also serves the Files API,
+JSONL batches and context caches, and can rate-limit and inject faults, continuation included (see
+config.py and faults.py). Reach it with the real SDK:
 
     with GeminiEmulator() as emu:
         client = genai.Client(api_key="x", http_options=types.HttpOptions(base_url=emu.base_url))

@@ -165,7 +165,11 @@ def _analyse_av(data: bytes, mime_type: str, fps: float, kind: str) -> MediaFact
             frames = len(means)
             scenes = _scenes(means, fps, duration)
             colours = tuple(dict.fromkeys(s.label.removeprefix("scene: ") for s in scenes))
-        audio_spans = _audio_spans(path, duration) if audio is not None else ()
+        audio_spans, decoded_s = _audio_spans(path, duration) if audio is not None else ((), 0.0)
+        if kind == "audio" and decoded_s > 0:
+            # what decodes is what is billed: a container's duration may count an encoder's priming
+            # samples (Opus pre-skip: 6.5 ms), which no listener hears
+            duration = decoded_s
         return MediaFacts(
             kind=kind,
             mime_type=mime_type,
@@ -244,7 +248,8 @@ def _scenes(means: np.ndarray, fps: float, duration: float) -> tuple[Span, ...]:
     return tuple(spans)
 
 
-def _audio_spans(path: str, duration: float) -> tuple[Span, ...]:
+def _audio_spans(path: str, duration: float) -> tuple[tuple[Span, ...], float]:
+    """Loud and silent spans of the decoded sound, and how many seconds of it decode."""
     try:
         out, _ = (
             ffmpeg.input(path)
@@ -255,9 +260,10 @@ def _audio_spans(path: str, duration: float) -> tuple[Span, ...]:
         raise MediaDecodeError("Unable to process input audio: samples could not be decoded") from exc
     samples = np.frombuffer(out[: len(out) // 2 * 2], dtype="<i2").astype(np.float64) / 32768.0
     win = int(AUDIO_RATE * AUDIO_WINDOW_S)
+    decoded_s = len(samples) / AUDIO_RATE
     n = len(samples) // win + (1 if len(samples) % win else 0)
     if n == 0:
-        return ()
+        return (), decoded_s
     padded = np.zeros(n * win)
     padded[: len(samples)] = samples
     rms = np.sqrt((padded.reshape(n, win) ** 2).mean(axis=1))
@@ -272,7 +278,7 @@ def _audio_spans(path: str, duration: float) -> tuple[Span, ...]:
         label = "audio: loud" if value else "audio: silent"
         what = "sound" if value else "silence"
         spans.append(Span(start, end, label, f"Continuous {what} from {start:g} s to {end:g} s."))
-    return tuple(spans)
+    return tuple(spans), decoded_s
 
 
 def _runs(values: list[bool]) -> list[tuple[bool, int, int]]:

@@ -5,6 +5,8 @@ computes every answer exactly once while it runs, and the job turns terminal whe
 running_s` have passed and the answers are ready: BATCH_STATE_SUCCEEDED, or the state the `batch_state`
 fault forces (FAILED / EXPIRED / CANCELLED: no output, an LRO `error` with the reason). A request the API
 would reject becomes an `{"error": google.rpc.Status, "metadata": ...}` entry; the job still succeeds.
+The job keeps the model id it was created with; each item is answered by the model serving that id
+when the item runs (lifecycle.py), so its `modelVersion` shows any routing.
 
 Sources: inline requests (`inputConfig.requests.requests[].request` + `metadata`) or a JSONL file
 (`inputConfig.fileName`, lines `{"key": ..., "request": {...}}`). Output: `inlinedResponses.
@@ -26,7 +28,7 @@ from pipeline.catalog import transport_limits
 
 from .faults import FaultInjector, apply_content_fault
 from .files import FileStore
-from .generate import ApiError, Generated, Resources, bad_request, check_model, generate, normalise
+from .generate import ApiError, Generated, Resources, bad_request, generate, normalise
 from .wire import ts as _ts
 
 PENDING, RUNNING, SUCCEEDED = "BATCH_STATE_PENDING", "BATCH_STATE_RUNNING", "BATCH_STATE_SUCCEEDED"
@@ -94,7 +96,7 @@ class BatchStore:
     # ------------------------------------------------------------ API operations
 
     def create(self, model: str, body: dict, *, version: str, raw_size: int) -> dict:
-        name = check_model(model, version, "batchGenerateContent")
+        name = (self.res or Resources()).models.serve(model, version, "batchGenerateContent").requested
         batch = normalise(body).get("batch")
         if not isinstance(batch, dict):
             raise bad_request("* BatchGenerateContentRequest.batch: batch is not specified")
@@ -251,8 +253,7 @@ class BatchStore:
         try:
             gen = generate(job.model, normalise(request), version=version, res=self.res)
             kind = self.faults.content_fault() if self.faults is not None else None
-            if kind:
-                apply_content_fault(kind, gen)
+            if kind and apply_content_fault(kind, gen):  # no continuation store: batch has no continuation
                 self._fault(kind)
             if self._on_result:
                 self._on_result(gen)

@@ -2,9 +2,12 @@
 
 create/get/list/patch/delete under `{ver}/cachedContents`. A cache keeps the normalised `contents` and
 `systemInstruction` of its create request and their tokens by modality (billed like a prompt); below
-the model's minimum (1,024 tokens, 4,096 for Pro models, or EmulatorConfig.cache_min_tokens) create
-answers 400. A generateContent with `cachedContent` prepends the cache to its prompt: promptTokenCount
-includes the cached tokens, cachedContentTokenCount / cacheTokensDetails report them. A missing or
+the model's minimum (its `min_cache_tokens` in pipeline.catalog, or EmulatorConfig.cache_min_tokens)
+create answers 400, and so does a model without explicit caching (`min_cache_tokens` null or a family
+with `explicit_cache` false: Gemini 4 caches implicitly only). A cache belongs to the model that
+answers its id (see lifecycle.py). A generateContent with `cachedContent` prepends the cache to its
+prompt: promptTokenCount includes the cached tokens, cachedContentTokenCount / cacheTokensDetails
+report them. A missing or
 expired cache answers 403 PERMISSION_DENIED "CachedContent not found (or permission denied)" (how the
 API reports an unknown cache; unconfirmed for an expired one).
 """
@@ -16,16 +19,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .generate import Resources, bill_prompt, check_model, parse_request
+from pipeline.catalog import model_info
+
+from .generate import Resources, bill_prompt, parse_request
 from .wire import ApiError, bad_request, normalise, parse_duration, parse_ts, ts
 
 DEFAULT_TTL_S = 3600.0
 
 
-def min_tokens(model: str, override: int | None) -> int:
-    if override is not None:
-        return override
-    return 4096 if "pro" in model else 1024
+def min_tokens(requested: str, model: str, override: int | None) -> int:
+    """The smallest cache `model` accepts; 400 where it has no explicit caching at all."""
+    info = model_info(model)
+    if not info.rules.explicit_cache or info.min_cache_tokens is None:
+        raise bad_request(f"explicit context caching is not supported for models/{requested}")
+    return override if override is not None else info.min_cache_tokens
 
 
 def _gone() -> ApiError:
@@ -35,7 +42,8 @@ def _gone() -> ApiError:
 @dataclass
 class Cache:
     id: str
-    model: str
+    model: str  # the model that answers for it
+    requested: str  # the id it was created with (what `model` shows)
     body: dict
     tokens: dict[str, int]
     expire: float
@@ -59,7 +67,9 @@ class CacheStore:
         body = normalise(body or {})
         if not body.get("model"):
             raise bad_request("* CreateCachedContentRequest.cached_content.model: model is required")
-        model = check_model(str(body["model"]), version, "createCachedContent")
+        res = res or Resources()
+        served = res.models.serve(str(body["model"]), version, "createCachedContent")
+        need = min_tokens(served.requested, served.model, self.min_override)
         contents = body.get("contents") or []
         system = body.get("systemInstruction")
         if not contents and not system:
@@ -68,15 +78,16 @@ class CacheStore:
             "contents": contents or [system],
             **({"systemInstruction": system} if contents and system else {}),
         }
-        tokens = bill_prompt(parse_request(model, probe, version=version, res=res))
-        total, need = sum(tokens.values()), min_tokens(model, self.min_override)
+        tokens = bill_prompt(parse_request(served, probe, res=res))
+        total = sum(tokens.values())
         if total < need:
             raise bad_request(
                 f"Cached content is too small. total_token_count={total}, min_total_token_count={need}"
             )
         cache = Cache(
             secrets.token_hex(8),
-            model,
+            served.model,
+            served.requested,
             {"contents": contents, **({"systemInstruction": system} if system else {})},
             tokens,
             self._expiry(body, DEFAULT_TTL_S),
@@ -143,7 +154,7 @@ class CacheStore:
         if cache.model != model:
             raise bad_request(
                 f"Model used by GenerateContent request (models/{model}) and CachedContent "
-                f"(models/{cache.model}) has to be the same."
+                f"(models/{cache.requested}) has to be the same."
             )
         return cache.body, dict(cache.tokens)
 
@@ -165,7 +176,7 @@ class CacheStore:
     def render(self, cache: Cache) -> dict:
         out = {
             "name": cache.name,
-            "model": f"models/{cache.model}",
+            "model": f"models/{cache.requested}",
             "createTime": ts(cache.created),
             "updateTime": ts(cache.updated),
             "expireTime": ts(cache.expire),

@@ -7,6 +7,19 @@ Env (read when an EmulatorConfig is built; an explicit argument wins):
   GEMINI_EMULATOR_FAULTS              JSON fault spec, see faults.FaultSpec
   GEMINI_EMULATOR_FILE_PROCESSING_S   how long an uploaded video stays PROCESSING before ACTIVE
   GEMINI_EMULATOR_FILES_MAX_BYTES     total bytes the in-memory Files API store may hold
+  GEMINI_EMULATOR_ROUTES              JSON object {"requested-id": "served-id"}: requests to a key model are
+                                      answered (and billed) by the value model; modelVersion names the value
+  GEMINI_EMULATOR_ROUTE_RETIRED       1/true: a model the catalog marks retired today that names a
+                                      `routed_to` is answered by that model (as the service routes it)
+                                      instead of 404 NOT_FOUND
+  GEMINI_EMULATOR_UNSERVED            JSON list of model ids answered 404 NOT_FOUND everywhere (models.get,
+                                      models.list, generateContent, countTokens, batches, caches), as if the
+                                      service had dropped them (or never served them to this project)
+  GEMINI_EMULATOR_TODAY               ISO date the emulator judges lifecycles on (default: today, UTC)
+
+Fault keys (GEMINI_EMULATOR_FAULTS): http_429, http_500, timeout, http_503, daily_quota (HTTP faults),
+malformed_json, max_tokens, safety_block, continuation (content faults), batch_item_error, batch_state,
+seed, timeout_s; see faults.py for what each does.
 """
 
 from __future__ import annotations
@@ -14,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import date
 
 
 def _env_float(name: str, default: float | None) -> float | None:
@@ -27,7 +41,8 @@ def _env_int(name: str, default: int | None) -> int | None:
 
 
 def _delay_default(index: int) -> float:
-    """Defaults for the batch delays; env GEMINI_EMULATOR_BATCH_DELAY_S (total) splits 1/3 pending, 2/3 running."""
+    """Defaults for the batch delays; env GEMINI_EMULATOR_BATCH_DELAY_S (total) splits 1/3 pending,
+    2/3 running."""
     total = os.environ.get("GEMINI_EMULATOR_BATCH_DELAY_S")
     if total:
         t = max(0.0, float(total))
@@ -43,6 +58,25 @@ def _faults_default() -> dict:
     if not isinstance(spec, dict):
         raise ValueError("GEMINI_EMULATOR_FAULTS must be a JSON object")
     return spec
+
+
+def _env_json(name: str, kind: type, default):
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    value = json.loads(raw)
+    if not isinstance(value, kind):
+        raise ValueError(f"{name} must be a JSON {kind.__name__}")
+    return value
+
+
+def _env_bool(name: str) -> bool:
+    return (os.environ.get(name) or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_date(name: str) -> date | None:
+    raw = os.environ.get(name)
+    return date.fromisoformat(raw) if raw else None
 
 
 @dataclass
@@ -64,6 +98,12 @@ class EmulatorConfig:
         default_factory=lambda: _env_int("GEMINI_EMULATOR_FILES_MAX_BYTES", 1 << 30) or (1 << 30)
     )
     file_ttl_s: float = 48 * 3600.0
-    cache_min_tokens: int | None = None  # None: 4096 for Pro models, 1024 for the others
+    cache_min_tokens: int | None = None  # None: the model's min_cache_tokens in the catalog
     request_log_size: int = 200  # recent request bodies kept for GET /_emulator/requests
+    request_log_clip: int | None = 200  # ... with longer strings replaced by "<N chars>"; None: bodies whole
     require_api_key: bool = True
+    # Model lifecycle (see the env list above): routing of requested ids, routing of retired ids, dropped ids.
+    routes: dict[str, str] = field(default_factory=lambda: _env_json("GEMINI_EMULATOR_ROUTES", dict, {}))
+    route_retired: bool = field(default_factory=lambda: _env_bool("GEMINI_EMULATOR_ROUTE_RETIRED"))
+    unserved: list[str] = field(default_factory=lambda: _env_json("GEMINI_EMULATOR_UNSERVED", list, []))
+    today: date | None = field(default_factory=lambda: _env_date("GEMINI_EMULATOR_TODAY"))  # None: UTC today

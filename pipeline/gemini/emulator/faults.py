@@ -4,9 +4,18 @@ Spec (EmulatorConfig.faults or env GEMINI_EMULATOR_FAULTS as JSON), rates are pe
 
   http_429, http_500, timeout   model calls (generateContent, streamGenerateContent, countTokens,
                                 batchGenerateContent) answer 429 (with RetryInfo) / 500, or time out
+  http_503                      ... answer 503 UNAVAILABLE "The model is overloaded. Please try again later."
+  daily_quota                   ... answer 429 RESOURCE_EXHAUSTED "You exceeded your current quota, ..." with
+                                a google.rpc.QuotaFailure (quotaId GenerateRequestsPerDayPerProjectPerModel)
+                                and a google.rpc.Help, and NO RetryInfo: retrying before the daily reset is
+                                pointless
   malformed_json, max_tokens,   a generated answer (sync, or one batch item) is truncated invalid JSON
   safety_block                  with STOP / truncated with MAX_TOKENS / blocked with SAFETY (no text,
                                 safetyRatings, prompt tokens still billed)
+  continuation                  sync: the answer stops halfway with finishReason CONTINUATION and a
+                                continuationToken; the same request with that token gets the rest (STOP),
+                                see continuation.py (google-genai follows it by default). Batch: the item
+                                keeps CONTINUATION and the partial text (batch has no continuation)
   batch_item_error              one batch item becomes {"error": {"code": 13, "message": ...}}
   batch_state                   terminal state of every batch job: SUCCEEDED (default), FAILED,
                                 EXPIRED or CANCELLED (the last three carry an LRO `error` message)
@@ -17,24 +26,33 @@ A `timeout` fault reads the request, holds the connection for `timeout_s` and th
 answering: the SDK (httpx) raises httpx.RemoteProtocolError ("Server disconnected without sending a
 response"), or httpx.ReadTimeout first when the client's HttpOptions.timeout is shorter than the hold.
 Per request at most one HTTP fault and at most one content fault is drawn, each from one uniform draw
-over the cumulative rates in the order listed above.
+over the cumulative rates in the order listed above. Content faults only rewrite an answer that has
+text (one whose thinking used up maxOutputTokens is left as it is) and never a continuation hop.
+
+Manual faults (GeminiEmulator.inject_fault, POST /_emulator/faults): the next `count` requests whose
+path contains `match` answer HTTP `code`: 429 with RetryInfo (or, with `daily`, the daily-quota 429),
+503 with the overload message, any other code with its status name.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from pipeline.catalog import token_rules
+from pipeline.catalog import model_info
 
-from .wire import STATUS_NAMES, ApiError, exhausted
+from .continuation import ContinuationStore, split_answer
+from .wire import STATUS_NAMES, ApiError, daily_quota_exceeded, exhausted, overloaded
 
-HTTP_FAULTS = ("http_429", "http_500", "timeout")
-CONTENT_FAULTS = ("malformed_json", "max_tokens", "safety_block")
+# New kinds go last: a spec's seeded draws must not change when a kind it does not use is added.
+HTTP_FAULTS = ("http_429", "http_500", "timeout", "http_503", "daily_quota")
+CONTENT_FAULTS = ("malformed_json", "max_tokens", "safety_block", "continuation")
+_PATH_MODEL = re.compile(r"models/([^/:]+)")
 RATE_KEYS = (*HTTP_FAULTS, *CONTENT_FAULTS, "batch_item_error")
 BATCH_STATES = ("SUCCEEDED", "FAILED", "EXPIRED", "CANCELLED")
 SAFETY_CATEGORIES = (
@@ -60,7 +78,8 @@ class FaultSpec:
         unknown = set(spec) - {*RATE_KEYS, "batch_state", "seed", "timeout_s"}
         if unknown:
             raise ValueError(
-                f"unknown fault keys {sorted(unknown)}; known: {[*RATE_KEYS, 'batch_state', 'seed']}"
+                f"unknown fault keys {sorted(unknown)}; "
+                f"known: {[*RATE_KEYS, 'batch_state', 'seed', 'timeout_s']}"
             )
         rates = {k: float(spec[k]) for k in RATE_KEYS if k in spec}
         if any(not 0 <= r <= 1 for r in rates.values()):
@@ -79,7 +98,19 @@ class Fault:
     code: int
     count: int = 1
     match: str = ""
-    message: str = "Injected fault (Gemini emulator)."
+    message: str | None = None  # None: the API's usual message for the code
+    daily: bool = False  # a 429 is the daily-quota one (no RetryInfo)
+
+    def error(self, path: str) -> ApiError:
+        if self.code == 429 and self.daily:
+            m = _PATH_MODEL.search(path)
+            return daily_quota_exceeded(m.group(1) if m else "")
+        if self.code == 429:
+            return exhausted(self.message or "Resource has been exhausted (e.g. check quota).", 2)
+        if self.code == 503 and self.message is None:
+            return overloaded()
+        message = self.message or "Injected fault (Gemini emulator)."
+        return ApiError(self.code, STATUS_NAMES.get(self.code, "UNKNOWN"), message)
 
 
 class FaultInjector:
@@ -114,9 +145,7 @@ class FaultInjector:
             for fault in self.manual:
                 if fault.count > 0 and fault.match in path:
                     fault.count -= 1
-                    if fault.code == 429:
-                        return exhausted(fault.message, 2)
-                    return ApiError(fault.code, STATUS_NAMES.get(fault.code, "UNKNOWN"), fault.message)
+                    return fault.error(path)
         return None
 
     def http_fault(self) -> str | None:
@@ -129,21 +158,24 @@ class FaultInjector:
         return self._draw(("batch_item_error",)) is not None
 
 
-def http_fault_error(kind: str) -> ApiError:
+def http_fault_error(kind: str, model: str = "") -> ApiError:
     if kind == "http_429":
         return exhausted("Resource has been exhausted (e.g. check quota). [emulator fault http_429]", 2)
+    if kind == "http_503":
+        return overloaded()
+    if kind == "daily_quota":
+        return daily_quota_exceeded(model)
     return ApiError(500, "INTERNAL", "An internal error has occurred. [emulator fault http_500]")
 
 
-def apply_content_fault(kind: str, gen) -> None:
-    """Rewrite a generate.Generated in place: malformed_json / max_tokens / safety_block."""
-    rules = token_rules(gen.model) if gen.model else None
-    resp = gen.response
-    cand = resp["candidates"][0]
-    usage = resp["usageMetadata"]
+def apply_content_fault(kind: str, gen, continuations: ContinuationStore | None = None) -> bool:
+    """Rewrite a generate.Generated in place; False when the fault does not apply to this answer."""
+    if gen.follow_up:
+        return False
     if kind == "safety_block":
+        gen.set_answer(None, "SAFETY", 0)
+        cand = gen.candidate
         cand.pop("content", None)
-        cand["finishReason"] = "SAFETY"
         cand["safetyRatings"] = [
             {
                 "category": c,
@@ -152,24 +184,21 @@ def apply_content_fault(kind: str, gen) -> None:
             }
             for i, c in enumerate(SAFETY_CATEGORIES)
         ]
-        gen.output_tokens = 0
-        for key in ("candidatesTokenCount", "candidatesTokensDetails"):
-            usage.pop(key, None)
-        usage["totalTokenCount"] = usage["promptTokenCount"]
-        return
-    text = cand["content"]["parts"][0]["text"]
+        return True
+    if kind == "continuation":
+        return split_answer(gen, continuations)
+    text = gen.text
+    if not text:
+        return False
     cut = text[: max(1, len(text) // 2)]
     try:  # make sure the truncated text really is invalid JSON
         json.loads(cut)
         cut = cut + "{" if cut.strip() else "{"
     except ValueError:
         pass
-    cand["content"]["parts"][0]["text"] = cut
-    cand["finishReason"] = "STOP" if kind == "malformed_json" else "MAX_TOKENS"
-    gen.output_tokens = rules.text_tokens(cut) if rules else len(cut) // 4 + 1
-    usage["candidatesTokenCount"] = gen.output_tokens
-    usage["candidatesTokensDetails"] = [{"modality": "TEXT", "tokenCount": gen.output_tokens}]
-    usage["totalTokenCount"] = usage["promptTokenCount"] + gen.output_tokens
+    finish = "STOP" if kind == "malformed_json" else "MAX_TOKENS"
+    gen.set_answer(cut, finish, model_info(gen.model).rules.tokens.text_tokens(cut))
+    return True
 
 
 class RateLimiter:

@@ -2,41 +2,34 @@
 
 Shared by the HTTP routes and the batch worker. Requests are first normalised to camelCase keys (the SDK
 sends a mix: `inlineData` holding `mime_type`), leaving user-named keys alone (schema property names,
-metadata, labels, a whole responseJsonSchema).
+metadata, labels, a whole responseJsonSchema). The request's model id is resolved to the model that
+answers it (lifecycle.py); the request is checked as the named model checks it (request_rules.py,
+thinking.py) and billed by the answering model's catalog rules: prompt tokens per modality, thought
+tokens, and the answer, thoughts and answer sharing maxOutputTokens. A request carrying a
+`continuationToken` gets the rest of an answer a `continuation` fault cut (continuation.py).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pipeline.catalog import UnknownModelError, model_limits, token_rules, transport_limits
+from pipeline.catalog import model_info, transport_limits
 
 from .analysis import MediaDecodeError, MediaFacts, analyse
 from .answers import AnswerContext, answer_text
+from .continuation import ContinuationStore
+from .lifecycle import ModelRouter, Served
+from .request_rules import UNSPECIFIED, check_generation_config, part_resolution
+from .thinking import ThinkingAsk, fit_output, output_limit, read_thinking, thoughts_for, typical_thoughts
 from .usage import MediaPart, prompt_tokens, usage_metadata
-from .wire import GRPC_CODES, ApiError, bad_request, normalise
+from .wire import GRPC_CODES, ApiError, bad_request, decode_b64, normalise
 
 __all__ = ["GRPC_CODES", "ApiError", "Resources", "bad_request", "count_tokens", "generate", "normalise"]
 
-ACCEPTED_MIME = frozenset(
-    "image/png image/jpeg image/webp image/heic image/heif "
-    "video/mp4 video/mpeg video/mov video/quicktime video/avi video/x-flv video/mpg video/webm video/wmv "
-    "video/x-ms-wmv video/3gpp audio/wav audio/x-wav audio/mp3 audio/mpeg audio/aiff audio/aac audio/ogg "
-    "audio/flac text/plain application/pdf application/json".split()
-)
-RESOLUTIONS = frozenset(
-    {
-        "MEDIA_RESOLUTION_UNSPECIFIED",
-        "MEDIA_RESOLUTION_LOW",
-        "MEDIA_RESOLUTION_MEDIUM",
-        "MEDIA_RESOLUTION_HIGH",
-    }
-)
-RESPONSE_MIME = frozenset({"text/plain", "application/json", "text/x.enum"})
 DATA_FIELDS = (
     "text",
     "inlineData",
@@ -51,41 +44,20 @@ DATA_FIELDS = (
 
 @dataclass
 class ParsedRequest:
-    model: str
+    served: Served
     texts: list[str] = field(default_factory=list)
     media: list[MediaPart] = field(default_factory=list)
     generation_config: dict = field(default_factory=dict)
+    ignored: tuple[str, ...] = ()  # sampling parameters the answering model ignores
+    thinking: ThinkingAsk = field(default_factory=ThinkingAsk)
+
+    @property
+    def model(self) -> str:
+        return self.served.model
 
     @property
     def facts(self) -> list[MediaFacts]:
         return [m.facts for m in self.media]
-
-
-def check_model(model: str, version: str = "v1beta", method: str = "generateContent") -> str:
-    name = model.removeprefix("models/")
-    try:
-        model_limits(name)
-    except UnknownModelError:
-        raise ApiError(
-            404,
-            "NOT_FOUND",
-            f"models/{name} is not found for API version {version}, or is not supported for {method}. "
-            "Call ListModels to see the list of available models and their supported methods.",
-        ) from None
-    return name
-
-
-def decode_b64(data: object, where: str) -> bytes:
-    if not isinstance(data, str) or not data:
-        raise bad_request(f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed: empty")
-    text = data.strip().replace("-", "+").replace("_", "/")
-    text += "=" * (-len(text) % 4)
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise bad_request(
-            f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed for \"{data[:40]}\""
-        ) from None
 
 
 FileLookup = Callable[[str], tuple[bytes, str]]  # file URI or name -> (bytes, mime); raises ApiError
@@ -94,22 +66,20 @@ CacheLookup = Callable[[str, str], tuple[dict, dict[str, int]]]  # (name, model)
 
 @dataclass
 class Resources:
-    """What a request may reference in the emulator's stores: Files API files, cached contents."""
+    """What a request may reference or depend on: Files API files, cached contents, which model answers
+    which id, issued continuation tokens (sync only)."""
 
     files: FileLookup | None = None
     caches: CacheLookup | None = None
+    models: ModelRouter = field(default_factory=ModelRouter)
+    continuations: ContinuationStore | None = None
 
 
 def parse_request(
-    model: str,
-    body: dict,
-    *,
-    version: str = "v1beta",
-    raw_size: int | None = None,
-    res: Resources | None = None,
+    served: Served, body: dict, *, raw_size: int | None = None, res: Resources | None = None
 ) -> ParsedRequest:
-    """Validate one (already normalised) GenerateContentRequest and decode its media."""
-    name = check_model(model, version)
+    """Validate one (already normalised) GenerateContentRequest and decode its media. The request is
+    checked as the model it names checks it; limits are the answering model's."""
     limits = transport_limits()
     if raw_size is not None and raw_size > limits.inline_request_max_bytes:
         raise bad_request(f"Request payload size exceeds the limit: {limits.inline_request_max_bytes} bytes.")
@@ -119,9 +89,10 @@ def parse_request(
     cfg = body.get("generationConfig") or {}
     if not isinstance(cfg, dict):
         raise bad_request("Invalid JSON payload: generation_config must be an object")
-    _check_config(cfg)
-    req = ParsedRequest(model=name, generation_config=cfg)
-    default_res = cfg.get("mediaResolution") or "MEDIA_RESOLUTION_UNSPECIFIED"
+    asked = served.asked
+    ignored = check_generation_config(cfg, asked, model_info(served.model))
+    req = ParsedRequest(served, generation_config=cfg, ignored=ignored, thinking=read_thinking(cfg, asked))
+    default_res = cfg.get("mediaResolution") or UNSPECIFIED
     inline_total = 0
     system = body.get("systemInstruction")
     blocks = [("systemInstruction", system)] if isinstance(system, dict) else []
@@ -141,27 +112,9 @@ def parse_request(
     return req
 
 
-def _check_config(cfg: dict) -> None:
-    res = cfg.get("mediaResolution")
-    if res is not None and res not in RESOLUTIONS:
-        raise bad_request(
-            f"Invalid value at 'generation_config.media_resolution' (MediaResolution), \"{res}\""
-        )
-    mime = cfg.get("responseMimeType")
-    if mime is not None and mime not in RESPONSE_MIME:
-        raise bad_request(
-            f"* GenerateContentRequest.generation_config.response_mime_type: allowed mimetypes are "
-            f"{', '.join(sorted(RESPONSE_MIME))}; got {mime}."
-        )
-    has_schema = cfg.get("responseSchema") is not None
-    has_json_schema = cfg.get("responseJsonSchema") is not None
-    if has_schema and has_json_schema:
-        raise bad_request("response_schema and response_json_schema cannot both be set.")
-    if (has_schema or has_json_schema) and mime not in ("application/json", "text/x.enum"):
-        raise bad_request(
-            "* GenerateContentRequest.generation_config.response_mime_type: "
-            "a response schema requires response_mime_type application/json or text/x.enum."
-        )
+def _accepted_mime(mime: str) -> None:
+    if mime not in transport_limits().mime_types:
+        raise bad_request(f"Unsupported MIME type: {mime}")
 
 
 def _parse_part(
@@ -172,8 +125,10 @@ def _parse_part(
     present = [k for k in DATA_FIELDS if part.get(k) is not None]
     if len(present) != 1:
         raise bad_request(
-            f"* GenerateContentRequest.{where}.data: required oneof field 'data' must have one initialized field"
+            f"* GenerateContentRequest.{where}.data: required oneof field 'data' must have one "
+            "initialized field"
         )
+    resolution = part_resolution(part, where, default_res, req.served.asked)
     kind = present[0]
     if kind == "text":
         if not isinstance(part["text"], str):
@@ -191,9 +146,8 @@ def _parse_part(
             )
         data, stored_mime = res.files(uri)
         mime = str(ref.get("mimeType") or stored_mime).split(";", 1)[0].strip().lower()
-        if mime not in ACCEPTED_MIME:
-            raise bad_request(f"Unsupported MIME type: {mime}")
-        _add_media(req, part, where, default_res, data, mime)
+        _accepted_mime(mime)
+        _add_media(req, part, where, resolution, data, mime)
         return 0  # file bytes do not count toward the inline request size
     if kind != "inlineData":
         return 0
@@ -203,16 +157,15 @@ def _parse_part(
         raise bad_request(
             f"* GenerateContentRequest.{where}.inline_data.mime_type: mime_type is not specified"
         )
-    if mime not in ACCEPTED_MIME:
-        raise bad_request(f"Unsupported MIME type: {mime}")
+    _accepted_mime(mime)
     data = decode_b64(blob.get("data"), f"{where}.inline_data.data")
-    _add_media(req, part, where, default_res, data, mime)
+    _add_media(req, part, where, resolution, data, mime)
     return len(data)
 
 
-def _add_media(req: ParsedRequest, part: dict, where: str, default_res: str, data: bytes, mime: str) -> None:
+def _add_media(req: ParsedRequest, part: dict, where: str, resolution: str, data: bytes, mime: str) -> None:
     meta = part.get("videoMetadata") or {}
-    fps = meta.get("fps", 1.0)
+    fps = meta.get("fps", transport_limits().video_fps_default)
     try:
         fps = float(fps)
     except (TypeError, ValueError):
@@ -220,17 +173,11 @@ def _add_media(req: ParsedRequest, part: dict, where: str, default_res: str, dat
     fps_max = transport_limits().video_fps_max
     if not 0 < fps <= fps_max:
         raise bad_request(f"* GenerateContentRequest.{where}.video_metadata.fps: must be in (0, {fps_max:g}]")
-    res = part.get("mediaResolution")
-    if isinstance(res, dict):
-        res = res.get("level")
-    res = res or default_res
-    if res not in RESOLUTIONS:
-        raise bad_request(f"Invalid value at '{where}.media_resolution', \"{res}\"")
     try:
         facts = analyse(data, mime, fps)
     except MediaDecodeError as exc:
         raise bad_request(f"{exc} ({where}, {mime}, {len(data)} bytes)") from None
-    req.media.append(MediaPart(facts=facts, fps=fps, resolution=res))
+    req.media.append(MediaPart(facts=facts, fps=fps, resolution=resolution))
 
 
 # ------------------------------------------------------------------ answering
@@ -238,16 +185,43 @@ def _add_media(req: ParsedRequest, part: dict, where: str, default_res: str, dat
 
 @dataclass
 class Generated:
+    """One answer as sent, plus what it billed (kept apart so faults can rewrite the answer)."""
+
     response: dict
     prompt_by_modality: dict[str, int]
-    output_tokens: int
-    model: str = ""
+    output_tokens: int  # answer tokens emitted (candidatesTokenCount)
+    model: str = ""  # the model that answered (modelVersion)
     cached_by_modality: dict[str, int] = field(default_factory=dict)
+    thoughts: int = 0
+    requested: str = ""  # the model id the request named
+    ignored: tuple[str, ...] = ()
+    fingerprint: str = ""  # hash of the request (model, contents, config), continuation token left out
+    follow_up: bool = False  # a continuation hop (content faults leave it alone)
+
+    @property
+    def candidate(self) -> dict:
+        return self.response["candidates"][0]
+
+    @property
+    def text(self) -> str | None:
+        parts = (self.candidate.get("content") or {}).get("parts") or []
+        return parts[0].get("text") if parts else None
+
+    def set_answer(self, text: str | None, finish: str, answer_tokens: int) -> None:
+        """Replace the answer (None/empty: a content with no parts, as the API sends it) and re-bill it."""
+        cand = self.candidate
+        cand["content"] = {"role": "model", "parts": [{"text": text}]} if text else {"role": "model"}
+        cand["finishReason"] = finish
+        self.output_tokens = answer_tokens
+        self.response["usageMetadata"] = usage_metadata(
+            self.prompt_by_modality, answer_tokens, self.cached_by_modality, self.thoughts
+        )
 
 
 def bill_prompt(req: ParsedRequest) -> dict[str, int]:
-    by = prompt_tokens(token_rules(req.model), req.media, req.texts)
-    total, limit = sum(by.values()), model_limits(req.model).input_token_limit
+    info = model_info(req.model)
+    by = prompt_tokens(info.rules.tokens, req.media, req.texts)
+    total, limit = sum(by.values()), info.input_token_limit
     if total > limit:
         raise bad_request(
             f"The input token count ({total}) exceeds the maximum number of tokens allowed ({limit})."
@@ -255,18 +229,19 @@ def bill_prompt(req: ParsedRequest) -> dict[str, int]:
     return by
 
 
-def with_cache(model: str, body: dict, res: Resources | None) -> tuple[dict, dict[str, int]]:
+def with_cache(served: Served, body: dict, res: Resources | None) -> tuple[dict, dict[str, int]]:
     """Prepend a referenced cachedContent's contents/systemInstruction; return its tokens by modality."""
     name = body.get("cachedContent")
     if not name:
         return body, {}
     if res is None or res.caches is None:
         raise ApiError(403, "PERMISSION_DENIED", "CachedContent not found (or permission denied)")
-    cached, cached_by = res.caches(str(name), check_model(model))
+    cached, cached_by = res.caches(str(name), served.model)
     if any(body.get(k) for k in ("systemInstruction", "tools", "toolConfig")):
         raise bad_request(
             "CachedContent can not be used with GenerateContent request setting system_instruction, tools "
-            "or tool_config.\n\nProposed fix: move those values to CachedContent from GenerateContent request."
+            "or tool_config.\n\nProposed fix: move those values to CachedContent from GenerateContent "
+            "request."
         )
     contents = body.get("contents")
     if isinstance(contents, list) and contents:
@@ -274,6 +249,20 @@ def with_cache(model: str, body: dict, res: Resources | None) -> tuple[dict, dic
     if cached.get("systemInstruction"):
         body = {**body, "systemInstruction": cached["systemInstruction"]}
     return body, cached_by
+
+
+def fingerprint(model: str, body: dict) -> str:
+    """What makes two requests 'the same request': the model id and the body, continuation token aside
+    (and empty fields: the SDK's continuation hop adds `generationConfig: {}` where the first had none)."""
+    same = {k: v for k, v in body.items() if k != "continuationToken" and v not in (None, {}, [])}
+    return hashlib.sha256(json.dumps([model, same], sort_keys=True).encode()).hexdigest()
+
+
+def thinking_seed(model: str, body: dict) -> str:
+    """The request's hash for its thoughts, maxOutputTokens aside: how much a model thinks does not depend
+    on the room it is given (so a lower limit truncates the same thinking)."""
+    cfg = {k: v for k, v in (body.get("generationConfig") or {}).items() if k != "maxOutputTokens"}
+    return fingerprint(model, {**body, "generationConfig": cfg})
 
 
 def generate(
@@ -284,38 +273,56 @@ def generate(
     raw_size: int | None = None,
     res: Resources | None = None,
 ) -> Generated:
-    body, cached_by = with_cache(model, body, res)
-    req = parse_request(model, body, version=version, raw_size=raw_size, res=res)
+    res = res or Resources()
+    served = res.models.serve(model, version)
+    request_hash, seed = fingerprint(served.requested, body), thinking_seed(served.requested, body)
+    rest = None
+    if body.get("continuationToken") is not None:
+        if res.continuations is None:
+            raise bad_request(
+                "continuation_token is not supported here (batch requests have no continuation)."
+            )
+        rest = res.continuations.resume(body["continuationToken"], request_hash, served.model)
+    body, cached_by = with_cache(served, body, res)
+    req = parse_request(served, body, raw_size=raw_size, res=res)
     by = bill_prompt(req)
     cached_by = {m: min(n, by.get(m, 0)) for m, n in cached_by.items()}
-    rules = token_rules(req.model)
-    fps = req.media[0].fps if req.media else 1.0
-    text = answer_text(req.generation_config, AnswerContext(req.facts, prompt=" ".join(req.texts), fps=fps))
-    finish = "STOP"
-    out_tokens = rules.text_tokens(text)
-    max_out = min(
-        int(req.generation_config.get("maxOutputTokens") or 10**9), model_limits(req.model).output_token_limit
+    info = model_info(served.model)
+    if rest is None:
+        fps = req.media[0].fps if req.media else transport_limits().video_fps_default
+        ctx = AnswerContext(req.facts, prompt=" ".join(req.texts), fps=fps)
+        text = answer_text(req.generation_config, ctx)
+        thoughts = thoughts_for(typical_thoughts(info, req.thinking), seed)
+    else:  # a continuation hop: the rest of the answer; the thinking was done (and billed) on the first
+        text, thoughts = rest, 0
+    out = fit_output(text, thoughts, output_limit(req.generation_config, info), info.rules.tokens)
+    response: dict = {"candidates": [{"index": 0}], "modelVersion": served.model}
+    if (status := res.models.model_status(served)) is not None:
+        response["modelStatus"] = status
+    response["responseId"] = secrets.token_urlsafe(12)
+    gen = Generated(
+        response,
+        by,
+        0,
+        served.model,
+        cached_by,
+        thoughts=out.thoughts,
+        requested=served.requested,
+        ignored=req.ignored,
+        fingerprint=request_hash,
+        follow_up=rest is not None,
     )
-    if out_tokens > max_out:
-        text = text[: max_out * rules.text_chars_per_token]
-        out_tokens, finish = rules.text_tokens(text), "MAX_TOKENS"
-    response = {
-        "candidates": [
-            {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish, "index": 0}
-        ],
-        "usageMetadata": usage_metadata(by, out_tokens, cached_by),
-        "modelVersion": req.model,
-        "responseId": secrets.token_urlsafe(12),
-    }
-    return Generated(response, by, out_tokens, req.model, cached_by)
+    gen.set_answer(out.text, out.finish, out.answer_tokens)
+    return gen
 
 
 def count_tokens(model: str, body: dict, *, version: str = "v1beta", res: Resources | None = None) -> dict:
+    res = res or Resources()
     inner = body.get("generateContentRequest")
     if isinstance(inner, dict):
         body = inner
-    req = parse_request(model, body, version=version, res=res)
-    by = bill_prompt(req)
+    served = res.models.serve(model, version, "countTokens")
+    by = bill_prompt(parse_request(served, body, res=res))
     return {
         "totalTokens": sum(by.values()),
         "promptTokensDetails": [{"modality": m, "tokenCount": n} for m, n in by.items()],

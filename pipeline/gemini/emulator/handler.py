@@ -34,13 +34,16 @@ class DropConnection(Exception):  # noqa: N818 - a control-flow signal, not an e
         self.hold_s = hold_s
 
 
-def clip(obj):
-    """A copy of a JSON value with strings longer than 200 characters replaced by '<N chars>'."""
+def clip(obj, limit: int | None = _CLIP):
+    """A copy of a JSON value with strings longer than `limit` characters replaced by '<N chars>'
+    (None: the value itself)."""
+    if limit is None:
+        return obj
     if isinstance(obj, dict):
-        return {k: clip(v) for k, v in obj.items()}
+        return {k: clip(v, limit) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [clip(v) for v in obj]
-    if isinstance(obj, str) and len(obj) > _CLIP:
+        return [clip(v, limit) for v in obj]
+    if isinstance(obj, str) and len(obj) > limit:
         return f"<{len(obj)} chars>"
     return obj
 
@@ -85,7 +88,12 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 raise fault
             body = self._json(raw)
-            entry = {"t": time.time(), "method": method, "path": url.path, "body": clip(body)}
+            entry = {
+                "t": time.time(),
+                "method": method,
+                "path": url.path,
+                "body": clip(body, emu.config.request_log_clip),
+            }
             if upload:
                 entry["headers"] = {k: v for k, v in headers.items() if k.startswith("x-goog-upload")}
             emu._stats.record(entry)
@@ -168,7 +176,10 @@ class Handler(BaseHTTPRequestHandler):
                     raise ApiError(400, "INVALID_ARGUMENT", str(exc)) from None
             else:
                 emu.inject_fault(
-                    int(spec.get("code", 500)), int(spec.get("count", 1)), str(spec.get("match", ""))
+                    int(spec.get("code", 500)),
+                    int(spec.get("count", 1)),
+                    str(spec.get("match", "")),
+                    daily=bool(spec.get("daily", False)),
                 )
             return {"ok": True}
         if path == "/_emulator/faults" and method == "DELETE":

@@ -4,11 +4,12 @@ It speaks enough of the Gemini Developer API (under /v1, /v1beta, /v1alpha) for 
 to run against it through `HttpOptions(base_url=...)` or GOOGLE_GEMINI_BASE_URL: generateContent,
 streamGenerateContent (one SSE event), countTokens, batchGenerateContent (inline or JSONL file), batches
 get/list/cancel/delete, models get/list, the Files API (resumable upload, get/list/delete, download of
-generated files) and cachedContents. Answers are computed from the media bytes received, tokens are
-billed by the catalog's rules, and it is strict where the API is (error JSON with code/message/status).
+generated files) and cachedContents. Answers are computed from the media bytes received, tokens (media,
+text, thoughts) are billed by the catalog's rules, models are served, routed or refused by their
+lifecycle (lifecycle.py), and it is strict where the API is (error JSON with code/message/status).
 
 Test hooks (not part of the API): GET /_emulator/stats (read-only counters), GET /_emulator/requests
-(recent request bodies), POST /_emulator/faults ({"code", "count", "match"} or {"spec": {...}}),
+(recent request bodies), POST /_emulator/faults ({"code", "count", "match", "daily"} or {"spec": {...}}),
 DELETE /_emulator/faults, POST /_emulator/reset. Rate limits and random faults: see config.py/faults.py.
 """
 
@@ -19,15 +20,15 @@ import re
 import threading
 import time
 
-from pipeline.catalog import known_models, model_limits
-
 from .batches import BatchStore
 from .caches import CacheStore
 from .config import EmulatorConfig
+from .continuation import ContinuationStore
 from .faults import Fault, FaultInjector, FaultSpec, RateLimiter, apply_content_fault, http_fault_error
 from .files import FileStore
-from .generate import Generated, Resources, check_model, count_tokens, generate
+from .generate import Generated, Resources, count_tokens, generate
 from .handler import DropConnection, serve
+from .lifecycle import ModelRouter
 from .usage import Stats
 from .wire import ApiError, Reply, normalise
 
@@ -59,7 +60,16 @@ class GeminiEmulator:
             self.config.file_ttl_s,
         )
         self.caches = CacheStore(self.config.cache_min_tokens)
-        self.res = Resources(files=self.files.lookup, caches=self.caches.lookup)
+        self.models = ModelRouter(
+            self.config.routes, self.config.route_retired, self.config.unserved, self.config.today
+        )
+        self.continuations = ContinuationStore()
+        self.res = Resources(
+            files=self.files.lookup,
+            caches=self.caches.lookup,
+            models=self.models,
+            continuations=self.continuations,
+        )
         self.batches = BatchStore(
             self.config.batch_pending_s,
             self.config.batch_running_s,
@@ -123,9 +133,13 @@ class GeminiEmulator:
 
     # ------------------------------------------------------------ test hooks
 
-    def inject_fault(self, code: int, count: int = 1, match: str = "", message: str | None = None) -> None:
+    def inject_fault(
+        self, code: int, count: int = 1, match: str = "", message: str | None = None, *, daily: bool = False
+    ) -> None:
+        """Answer the next `count` requests whose path contains `match` with HTTP `code`: 429 with
+        RetryInfo, or the daily-quota 429 (no RetryInfo) with `daily=True`; 503 "The model is overloaded."."""
         with self.faults._lock:
-            self.faults.manual.append(Fault(code, count, match, message or Fault.message))
+            self.faults.manual.append(Fault(code, count, match, message, daily))
 
     def clear_faults(self) -> None:
         with self.faults._lock:
@@ -138,8 +152,9 @@ class GeminiEmulator:
         self.batches.final_state = f"BATCH_STATE_{self.faults.spec.batch_state}"
 
     def reset(self) -> None:
-        """Forget all files, caches, batch jobs, counters, rate windows and injected faults."""
+        """Forget all files, caches, batch jobs, continuation tokens, counters, rate windows and faults."""
         self.batches.clear()
+        self.continuations.clear()
         self.files.clear()
         self.caches.clear()
         self.limiter.reset()
@@ -164,10 +179,10 @@ class GeminiEmulator:
             return Reply(body=self._model_call(*call.groups(), version, body or {}, raw_size))
         if rest == "models" and method == "GET":
             self._stats.request("models.list")
-            return Reply(body={"models": [_model_json(n) for n in known_models()]})
+            return Reply(body=self.models.listing())
         if rest.startswith("models/") and method == "GET":
             self._stats.request("models.get")
-            return Reply(body=_model_json(check_model(rest, version, "get")))
+            return Reply(body=self.models.model_json(self.models.serve(rest, version, "get")))
         if rest == "batches" and method == "GET":
             self._stats.request("batches.list")
             return Reply(body=self.batches.list(page_size or 50, token))
@@ -215,20 +230,18 @@ class GeminiEmulator:
             self._stats.fault(kind)
             if kind == "timeout":
                 raise DropConnection(self.faults.spec.timeout_s)
-            raise http_fault_error(kind)
+            raise http_fault_error(kind, model)
         if verb == "batchGenerateContent":
             return self.batches.create(model, body, version=version, raw_size=raw_size)
         self._throttle(self.limiter.admit, model)
         if verb == "countTokens":
-            check_model(model, version, "countTokens")
             return count_tokens(model, normalise(body), version=version, res=self.res)
         if self.config.latency_s > 0:
             time.sleep(self.config.latency_s)
         gen = generate(model, normalise(body), version=version, raw_size=raw_size, res=self.res)
-        self._throttle(self.limiter.charge, gen.model, sum(gen.prompt_by_modality.values()))
+        self._throttle(self.limiter.charge, model, sum(gen.prompt_by_modality.values()))
         kind = self.faults.content_fault()
-        if kind:
-            apply_content_fault(kind, gen)
+        if kind and apply_content_fault(kind, gen, self.continuations):
             self._stats.fault(kind)
         self._bill("sync", gen)
         return gen.response
@@ -239,24 +252,6 @@ class GeminiEmulator:
         except ApiError:
             self._stats.throttled()
             raise
-
-
-def _model_json(name: str) -> dict:
-    limits = model_limits(name)
-    return {
-        "name": f"models/{name}",
-        "version": "001",
-        "displayName": f"{name} (emulated)",
-        "description": "Gemini emulator model: an offline test double, not the real model.",
-        "inputTokenLimit": limits.input_token_limit,
-        "outputTokenLimit": limits.output_token_limit,
-        "supportedGenerationMethods": [
-            "generateContent",
-            "countTokens",
-            "batchGenerateContent",
-            "createCachedContent",
-        ],
-    }
 
 
 def serve_forever(config: EmulatorConfig) -> None:

@@ -3,7 +3,8 @@
 Per media part: video frames x frame tokens at the media resolution (VIDEO) plus the audio track at the
 audio rate (AUDIO); audio files (AUDIO); images by size or resolution (IMAGE); PDF pages as small images
 (DOCUMENT). Text: text_tokens over all text parts of the request joined together, system instruction
-included (TEXT). Output: text_tokens of the answer. No numbers live here: they come from pipeline.catalog.
+included (TEXT). Output: text_tokens of the answer, thoughts apart (thinking.py). No numbers live here:
+they come from pipeline.catalog.
 """
 
 from __future__ import annotations
@@ -51,17 +52,24 @@ def prompt_tokens(rules: TokenRules, parts: list[MediaPart], texts: list[str]) -
 
 
 def usage_metadata(
-    prompt_by_modality: dict[str, int], output_tokens: int, cached_by_modality: dict[str, int] | None = None
+    prompt_by_modality: dict[str, int],
+    output_tokens: int,
+    cached_by_modality: dict[str, int] | None = None,
+    thoughts: int = 0,
 ) -> dict:
-    """promptTokenCount includes cached tokens; cachedContentTokenCount/cacheTokensDetails only with a cache."""
+    """promptTokenCount includes cached tokens; thoughts are billed as output and are part of the total.
+    Counts that are zero are left out, as the API leaves them out (no answer: no candidatesTokenCount;
+    no thinking: no thoughtsTokenCount); cachedContentTokenCount/cacheTokensDetails only with a cache."""
     prompt = sum(prompt_by_modality.values())
-    out = {
-        "promptTokenCount": prompt,
-        "candidatesTokenCount": output_tokens,
-        "totalTokenCount": prompt + output_tokens,
-        "promptTokensDetails": [{"modality": m, "tokenCount": n} for m, n in prompt_by_modality.items()],
-        "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": output_tokens}],
-    }
+    out: dict = {"promptTokenCount": prompt}
+    if output_tokens:
+        out["candidatesTokenCount"] = output_tokens
+    if thoughts:
+        out["thoughtsTokenCount"] = thoughts
+    out["totalTokenCount"] = prompt + output_tokens + thoughts
+    out["promptTokensDetails"] = [{"modality": m, "tokenCount": n} for m, n in prompt_by_modality.items()]
+    if output_tokens:
+        out["candidatesTokensDetails"] = [{"modality": "TEXT", "tokenCount": output_tokens}]
     if cached_by_modality:
         out["cachedContentTokenCount"] = sum(cached_by_modality.values())
         out["cacheTokensDetails"] = [{"modality": m, "tokenCount": n} for m, n in cached_by_modality.items()]
@@ -80,6 +88,9 @@ class Stats:
         self.prompt_tokens: Counter[str] = Counter()
         self.cached_tokens: Counter[str] = Counter()
         self.output_tokens = 0
+        self.thought_tokens = 0
+        self.routed: Counter[str] = Counter()  # "requested->answering": answers of a routed id
+        self.ignored: Counter[str] = Counter()  # sampling parameters sent where the model ignores them
         self.batch_jobs: list[str] = []
         self.batch_requests = 0
         self.generated = Counter[str]()
@@ -120,6 +131,10 @@ class Stats:
             self.prompt_tokens.update(gen.prompt_by_modality)
             self.cached_tokens.update(gen.cached_by_modality)
             self.output_tokens += gen.output_tokens
+            self.thought_tokens += gen.thoughts
+            if gen.requested and gen.requested != gen.model:
+                self.routed[f"{gen.requested}->{gen.model}"] += 1
+            self.ignored.update(gen.ignored)
             self.generated[mode] += 1
 
     def batch_created(self, name: str, n_requests: int) -> None:
@@ -142,11 +157,14 @@ class Stats:
                 "batch_job_names": list(self.batch_jobs),
                 "batch_requests": self.batch_requests,
                 "responses_generated": dict(self.generated),
+                "routed": dict(self.routed),
+                "ignored_parameters": dict(self.ignored),
                 "tokens": {
                     "prompt_by_modality": dict(self.prompt_tokens),
                     "cached_by_modality": dict(self.cached_tokens),
                     "prompt": sum(self.prompt_tokens.values()),
                     "cached": sum(self.cached_tokens.values()),
                     "output": self.output_tokens,
+                    "thoughts": self.thought_tokens,
                 },
             }

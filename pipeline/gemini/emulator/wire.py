@@ -1,12 +1,14 @@
 """Wire helpers of the Gemini emulator (an OFFLINE TEST DOUBLE): error JSON, key normalisation, times.
 
 Errors are rendered the way the Gemini API renders them, `{"error": {"code", "message", "status"}}`
-(plus `details` for 429s: QuotaFailure + RetryInfo), and per-request errors inside batch output as a
-google.rpc.Status `{"code": <grpc code>, "message"}`.
+(plus `details` for 429s: QuotaFailure + RetryInfo, or QuotaFailure + Help for a daily quota), and
+per-request errors inside batch output as a google.rpc.Status `{"code": <grpc code>, "message"}`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from dataclasses import dataclass, field
@@ -37,6 +39,8 @@ GRPC_CODES = {
 }
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
+HELP = "type.googleapis.com/google.rpc.Help"
+RATE_LIMITS_URL = "https://ai.google.dev/gemini-api/docs/rate-limits"
 
 
 class ApiError(Exception):
@@ -61,25 +65,65 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, "INVALID_ARGUMENT", message)
 
 
-def exhausted(message: str, retry_s: float, quota_id: str = "", model: str = "", limit: int = 0) -> ApiError:
-    """429 RESOURCE_EXHAUSTED with QuotaFailure and RetryInfo details, like the API's quota errors."""
+def exhausted(
+    message: str,
+    retry_s: float | None,
+    quota_id: str = "",
+    model: str = "",
+    limit: int | None = None,
+    metric: str = "generativelanguage.googleapis.com/generate_content_requests",
+) -> ApiError:
+    """429 RESOURCE_EXHAUSTED with a QuotaFailure (when `quota_id`) and a RetryInfo (unless `retry_s` is
+    None: a daily quota or billing cap has no useful retry delay), like the API's quota errors."""
     details: list[dict] = []
     if quota_id:
+        violation: dict = {
+            "quotaMetric": metric,
+            "quotaId": quota_id,
+            "quotaDimensions": {"location": "global", "model": model},
+        }
+        if limit is not None:
+            violation["quotaValue"] = str(limit)
+        details.append({"@type": QUOTA_FAILURE, "violations": [violation]})
+    if retry_s is None:
         details.append(
             {
-                "@type": QUOTA_FAILURE,
-                "violations": [
-                    {
-                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
-                        "quotaId": quota_id,
-                        "quotaDimensions": {"location": "global", "model": model},
-                        "quotaValue": str(limit),
-                    }
-                ],
+                "@type": HELP,
+                "links": [{"description": "Learn more about Gemini API quotas", "url": RATE_LIMITS_URL}],
             }
         )
-    details.append({"@type": RETRY_INFO, "retryDelay": f"{max(1, math.ceil(retry_s))}s"})
+    else:
+        details.append({"@type": RETRY_INFO, "retryDelay": f"{max(1, math.ceil(retry_s))}s"})
     return ApiError(429, "RESOURCE_EXHAUSTED", message, details)
+
+
+def daily_quota_exceeded(model: str) -> ApiError:
+    """The per-day request quota: lasts until the daily reset, so it carries no RetryInfo."""
+    return exhausted(
+        "You exceeded your current quota, please check your plan and billing details. For more "
+        f"information on this error, head to: {RATE_LIMITS_URL}.",
+        None,
+        "GenerateRequestsPerDayPerProjectPerModel",
+        model,
+    )
+
+
+def overloaded() -> ApiError:
+    return ApiError(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+
+
+def decode_b64(data: object, where: str) -> bytes:
+    """bytes fields arrive base64 (standard or URL-safe, padding optional: the SDK sends URL-safe)."""
+    if not isinstance(data, str) or not data:
+        raise bad_request(f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed: empty")
+    text = data.strip().replace("-", "+").replace("_", "/")
+    text += "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise bad_request(
+            f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed for \"{data[:40]}\""
+        ) from None
 
 
 def not_found(message: str) -> ApiError:
