@@ -99,11 +99,17 @@ class PrepareSettings(BaseModel):
 
 
 class TokenEstimate(BaseModel):
+    """Tokens of one or more requests before they are sent. Prompt tokens are exact by the family's rules;
+    answer and thought tokens are an expectation (`output`, `thoughts`) with an upper bound (`*_max`)."""
+
     text: int = 0
     image: int = 0
     video: int = 0
     audio: int = 0
     output: int = 0
+    thoughts: int = 0
+    output_max: int = 0
+    thoughts_max: int = 0
 
     @property
     def prompt_total(self) -> int:
@@ -120,7 +126,8 @@ class MediaPlan(BaseModel):
     settings: PrepareSettings
     estimate: TokenEstimate  # the requests to the run's model
     sound_estimate: TokenEstimate | None = None  # the sound requests to settings.audio_model, when split
-    estimated_cost_usd: float = 0.0
+    estimated_cost_usd: float = 0.0  # expected
+    estimated_cost_upper_usd: float = 0.0  # with every answer and thought at its upper bound
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline.catalog import model_limits, token_rules, transport_limits
 from pipeline.cost import plan_cost
 from pipeline.errors import ConfigError
+from pipeline.estimate.answer_size import AnswerSizeModel, RequestKind
 from pipeline.models import (
     ChunkSpec,
     MediaPlan,
@@ -19,8 +21,6 @@ from pipeline.models import (
 )
 from pipeline.tasks import track_prompt
 
-# Expected answer size per request (the describe task's JSON: summary, tags, a few segments).
-EXPECTED_OUTPUT_TOKENS_PER_CHUNK = 400
 # Room left in the context for the request wrapper, schema and any system instruction.
 PROMPT_OVERHEAD_TOKENS = 1_000
 # Conservative size of a prepared chunk (H.264 CRF 28 at <= max_height, audio at its bitrate): bytes per
@@ -173,37 +173,38 @@ def plan_media(
     model: str,
     max_chunk_seconds: float,
     overlap_s: float,
-    prompt_text: str,
-    max_output_tokens: int,
+    task: Task,
+    max_output_tokens: int | None = None,
+    answer_sizes: AnswerSizeModel | None = None,
 ) -> MediaPlan:
     """Chunks, downscale settings and token estimate for one source (cost is filled by the cost stage).
 
     `plan.settings` are the settings this source really gets (source_settings): send its chunks with
     `plan.settings.video_fps`; `plan.settings.audio_model` is set only where the video's sound goes to
-    its own model, which is where that is estimated cheaper. Raises ConfigError for settings the model
+    its own model, which is where that is estimated cheaper. Answer and thought tokens come from
+    `answer_sizes` (earlier runs of the task, or its prior). Raises ConfigError for settings the model
     cannot take."""
     limit = model_limits(model).output_token_limit
-    if max_output_tokens > limit:
+    if max_output_tokens is not None and max_output_tokens > limit:
         raise ConfigError(
             f"max_output_tokens {max_output_tokens} is over model {model}'s output token limit of {limit} "
             "(pipeline/catalog/models.json); lower it"
         )
+    sizes = answer_sizes or AnswerSizeModel(prior=task.answer_prior)
+    shape = _Shape(task, max_output_tokens, sizes)
     settings = source_settings(probe, settings, model)
     rules = token_rules(model)
     split = settings.audio_model is not None
-    text = rules.text_tokens(track_prompt(prompt_text, Track.PICTURE if split else Track.ALL))
-    output_per_chunk = min(EXPECTED_OUTPUT_TOKENS_PER_CHUNK, max_output_tokens)
 
     if probe.media_type is MediaType.IMAGE or not probe.duration_s:
         settings = settings.model_copy(update={"audio_model": None})  # one picture, one request
-        text = rules.text_tokens(prompt_text)
         w, h = prepared_image_size(probe, settings)
         chunks = [ChunkSpec(index=0, start_s=0.0, end_s=0.0)]
         estimate = TokenEstimate(
-            text=text,
+            text=rules.text_tokens(task.prompt),
             image=rules.image_tokens(w, h, settings.media_resolution) if w and h else 0,
-            output=output_per_chunk,
         )
+        shape.add_answer(estimate, model, "image", 0.0)
         return MediaPlan(
             source_uri=source_uri,
             media_type=probe.media_type,
@@ -215,6 +216,7 @@ def plan_media(
 
     if max_chunk_seconds <= 0:
         raise ConfigError(f"max_chunk_seconds must be > 0, got {max_chunk_seconds}")
+    text = rules.text_tokens(track_prompt(task.prompt, Track.PICTURE if split else Track.ALL))
     max_len = max_chunk_length(
         probe, settings=settings, model=model, max_chunk_seconds=max_chunk_seconds, text_tokens=text
     )
@@ -227,18 +229,45 @@ def plan_media(
         settings=settings,
         estimate=TokenEstimate(),
     )
-    plan.estimate, plan.sound_estimate = estimate_requests(
-        chunks, probe, settings, model, prompt_text, output_per_chunk
-    )
+    plan.estimate, plan.sound_estimate = estimate_requests(chunks, probe, settings, model, shape)
     if split:
-        # A second request pays its own prompt and answer: on short chunks that is more than the
-        # cheaper audio rate saves, so the sound stays in the video request where that is cheaper.
+        # A second request pays its own prompt, answer and thoughts: on short chunks that is more than
+        # the cheaper audio rate saves, so the sound stays in the video request where that is cheaper.
         whole = settings.model_copy(update={"audio_model": None})
-        estimate, _ = estimate_requests(chunks, probe, whole, model, prompt_text, output_per_chunk)
+        estimate, _ = estimate_requests(chunks, probe, whole, model, shape)
         unsplit = plan.model_copy(update={"settings": whole, "estimate": estimate, "sound_estimate": None})
-        if plan_cost(model, unsplit, batch=True) <= plan_cost(model, plan, batch=True):
+        if plan_cost(model, unsplit, tier="batch") <= plan_cost(model, plan, tier="batch"):
             return unsplit
     return plan
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a source's requests will spend beyond the prompt: the task's generation per model and the
+    answer sizes (learned or prior)."""
+
+    task: Task
+    max_output_tokens: int | None
+    sizes: AnswerSizeModel
+
+    def add_answer(self, estimate: TokenEstimate, model: str, kind: RequestKind, seconds: float) -> None:
+        generation = self.task.generation_for(model, self.max_output_tokens, sound=kind == "sound")
+        got = self.sizes.sizes(model, kind, seconds, generation.thinking, generation.max_output_tokens)
+        estimate.output += got.output
+        estimate.thoughts += got.thoughts
+        estimate.output_max += got.output_max
+        estimate.thoughts_max += got.thoughts_max
+
+
+def request_kind_of(probe: ProbeResult, track: Track) -> RequestKind:
+    """The kind of a request, as the answer-size model knows it (pipeline.estimate)."""
+    if track is Track.PICTURE:
+        return "picture"
+    if track is Track.SOUND:
+        return "sound"
+    if probe.media_type is MediaType.IMAGE:
+        return "image"
+    return "video" if probe.media_type is MediaType.VIDEO else "audio"
 
 
 def estimate_requests(
@@ -246,31 +275,37 @@ def estimate_requests(
     probe: ProbeResult,
     settings: PrepareSettings,
     model: str,
-    prompt_text: str,
-    output_per_chunk: int,
+    shape: _Shape,
 ) -> tuple[TokenEstimate, TokenEstimate | None]:
     """Tokens of the requests to the run's model, and of the sound requests when the sound is split."""
     rules = token_rules(model)
     audio_model = settings.audio_model
-    text = rules.text_tokens(track_prompt(prompt_text, Track.PICTURE if audio_model else Track.ALL))
+    track = Track.PICTURE if audio_model else Track.ALL
+    text = rules.text_tokens(track_prompt(shape.task.prompt, track))
     estimate = TokenEstimate()
     sound = TokenEstimate() if audio_model else None
     for chunk in chunks:
         part = _chunk_estimate(chunk.duration_s, probe, settings, model)
         estimate.text += text
         estimate.video += part.video
-        estimate.output += output_per_chunk
+        shape.add_answer(estimate, model, request_kind_of(probe, track), chunk.duration_s)
         if sound is None or audio_model is None:
             estimate.audio += part.audio
         else:  # the sound request: its own prompt, the chunk's audio, its own answer
             sound_rules = token_rules(audio_model)
-            sound.text += sound_rules.text_tokens(track_prompt(prompt_text, Track.SOUND))
+            sound.text += sound_rules.text_tokens(track_prompt(shape.task.prompt, Track.SOUND))
             sound.audio += sound_rules.audio_tokens(chunk.duration_s)
-            sound.output += output_per_chunk
+            shape.add_answer(sound, audio_model, "sound", chunk.duration_s)
     return estimate, sound
 
 
-def plan_for_run(source_uri: str, probe: ProbeResult, settings: Settings, task: Task) -> MediaPlan:
+def plan_for_run(
+    source_uri: str,
+    probe: ProbeResult,
+    settings: Settings,
+    task: Task,
+    answer_sizes: AnswerSizeModel | None = None,
+) -> MediaPlan:
     """plan_media with a run's settings and task: the one place they are turned into planning limits."""
     return plan_media(
         source_uri,
@@ -279,6 +314,7 @@ def plan_for_run(source_uri: str, probe: ProbeResult, settings: Settings, task: 
         model=settings.model,
         max_chunk_seconds=settings.max_chunk_seconds,
         overlap_s=settings.overlap_seconds,
-        prompt_text=task.prompt,
+        task=task,
         max_output_tokens=settings.max_output_tokens,
+        answer_sizes=answer_sizes,
     )

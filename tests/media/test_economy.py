@@ -14,7 +14,7 @@ from pipeline.media.plan import STATIC_MAX_MOTION, source_settings
 from pipeline.models import MediaType, PrepareSettings, ProbeResult
 from pipeline.tasks import DESCRIBE
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"
 
 
 def _video(*, motion=None, keyframes=None, duration=300.0):
@@ -33,7 +33,7 @@ def _video(*, motion=None, keyframes=None, duration=300.0):
     )
 
 
-def _plan(probe, settings, max_output_tokens=1024):
+def _plan(probe, settings, max_output_tokens=None):
     return plan_media(
         "s3://b/k",
         probe,
@@ -41,7 +41,7 @@ def _plan(probe, settings, max_output_tokens=1024):
         model=MODEL,
         max_chunk_seconds=120,
         overlap_s=4,
-        prompt_text="p",
+        task=dataclasses.replace(DESCRIBE, prompt="p"),
         max_output_tokens=max_output_tokens,
     )
 

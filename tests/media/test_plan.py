@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from pipeline.catalog import model_limits, token_rules
+from pipeline.catalog import model_info, model_limits, token_rules
 from pipeline.errors import ConfigError
+from pipeline.estimate import HistoryRow, fit
 from pipeline.media import plan_media, split_chunks
-from pipeline.media.plan import EXPECTED_OUTPUT_TOKENS_PER_CHUNK
 from pipeline.models import MediaType, PrepareSettings, ProbeResult
+from pipeline.tasks import DESCRIBE, AnswerPrior
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-2.5-flash-lite"  # 2.x rules: 258 tokens per frame at the default resolution, 66 at LOW
+G3 = "gemini-3.8-flash"
 PROMPT = "x" * 400  # 100 text tokens
+TASK = dataclasses.replace(DESCRIBE, prompt=PROMPT, thinking="LOW")
 
 
 def _video(duration, *, audio=True, w=1920, h=1080):
@@ -26,7 +31,7 @@ def _video(duration, *, audio=True, w=1920, h=1080):
     )
 
 
-def _plan(p, *, max_chunk=60.0, overlap=2.0, settings=None, model=MODEL):
+def _plan(p, *, max_chunk=60.0, overlap=2.0, settings=None, model=MODEL, sizes=None, task=TASK):
     return plan_media(
         "s3://b/k",
         p,
@@ -34,8 +39,9 @@ def _plan(p, *, max_chunk=60.0, overlap=2.0, settings=None, model=MODEL):
         model=model,
         max_chunk_seconds=max_chunk,
         overlap_s=overlap,
-        prompt_text=PROMPT,
+        task=task,
         max_output_tokens=8192,
+        answer_sizes=sizes,
     )
 
 
@@ -79,8 +85,60 @@ def test_video_estimate_from_catalog():
     )
     assert plan.estimate.audio == sum(rules.audio_tokens(c.duration_s) for c in plan.chunks)
     assert plan.estimate.text == 100 * len(plan.chunks)
-    assert plan.estimate.output == EXPECTED_OUTPUT_TOKENS_PER_CHUNK * len(plan.chunks)
     assert plan.estimate.image == 0 and plan.estimated_cost_usd == 0
+
+
+def test_200s_video_by_hand_on_both_families():
+    """200 s at 1 fps in 60 s chunks with 2 s overlap: 4 chunks of 51.5 s (ceil((200-2)/58) = 4,
+    (200 + 3*2) / 4 = 51.5 s): 52 frames each (one at 0 s, then one per second). LOW resolution: 66
+    tokens per frame on 2.x, 70 on 3.x; audio 32 tokens/s = 1648 per chunk (media-resolution, audio and
+    token-counting pages)."""
+    two = _plan(_video(200.0))
+    assert [round(c.duration_s, 3) for c in two.chunks] == [51.5] * 4
+    assert (two.estimate.video, two.estimate.audio) == (4 * 52 * 66, 4 * 1648)
+    three = _plan(_video(200.0), model=G3)
+    assert (three.estimate.video, three.estimate.audio) == (4 * 52 * 70, 4 * 1648)
+
+
+def test_answers_and_thoughts_come_from_the_prior_without_history():
+    """The prior (Task.answer_prior): 150 tokens + 1.5 per second per request, upper bound twice that;
+    thoughts: the catalog's typical tokens of the level (LOW on 3.8 Flash), upper bound 2.5 times."""
+    plan = _plan(_video(200.0), model=G3)
+    prior = TASK.answer_prior
+    per_chunk = prior.base_tokens + prior.tokens_per_second * 51.5  # 227.25 -> 228
+    assert plan.estimate.output == 4 * 228
+    assert plan.estimate.output_max == 4 * 455  # 2 x 227.25 = 454.5 -> 455
+    typical = model_info(G3).thinking_for("LOW").typical_thoughts
+    assert plan.estimate.thoughts == 4 * typical
+    assert plan.estimate.thoughts_max == 4 * int(typical * 2.5)
+    assert per_chunk < 455
+
+
+def test_answers_and_thoughts_follow_the_history_of_the_task():
+    """A fitted history replaces the prior: 100 tokens + 2 per second of answer, 300 thoughts."""
+    rows = [HistoryRow(G3, "video", "LOW", float(s), 100 + 2 * s, 300) for s in (10, 20, 30, 40, 50, 60)]
+    sizes = fit(rows, AnswerPrior(), "test history")
+    plan = _plan(_video(200.0), model=G3, sizes=sizes)
+    assert plan.estimate.output == 4 * 203  # 100 + 2 x 51.5
+    assert plan.estimate.thoughts == 4 * 300
+    # a history without spread has no residuals: the upper bound is the expectation itself
+    assert plan.estimate.output_max == plan.estimate.output
+
+
+def test_an_answer_never_exceeds_what_max_output_tokens_leaves():
+    plan = plan_media(
+        "s3://b/k",
+        _video(10.0),
+        settings=PrepareSettings(),
+        model=G3,
+        max_chunk_seconds=60,
+        overlap_s=1,
+        task=dataclasses.replace(TASK, prompt=""),
+        max_output_tokens=100,
+    )
+    assert plan.estimate.text == 0
+    assert plan.estimate.thoughts + plan.estimate.output == 100
+    assert plan.estimate.thoughts_max + plan.estimate.output_max == 100
 
 
 def test_audio_dropped_when_not_kept():
@@ -126,15 +184,18 @@ def test_image_one_chunk_resized_tokens():
     )
     plan = _plan(p)
     assert [(c.start_s, c.end_s) for c in plan.chunks] == [(0.0, 0.0)]
-    # long side to 768 -> 768x576: one 768 tile on gemini-2 = 258 tokens
-    assert plan.estimate.image == token_rules(MODEL).image_tokens(768, 576) == 258
+    # 2.x at LOW: 64 tokens an image (google-genai MediaResolution: "low (64 tokens)")
+    assert plan.estimate.image == 64
     assert plan.estimate.video == plan.estimate.audio == 0
-    small = _plan(p.model_copy(update={"width": 300, "height": 200}))
-    assert small.estimate.image == 258
-    g3 = _plan(p, model="gemini-3-flash-preview")
-    assert g3.estimate.image == token_rules("gemini-3-flash-preview").image_tokens(
-        768, 576, "MEDIA_RESOLUTION_LOW"
-    )
+    # 2.x at the default resolution: long side to 768 -> 768x576, one 768 px tile = 258 tokens; a
+    # 300x200 image has both sides <= 384 px: 258 as well
+    default = PrepareSettings(media_resolution="MEDIA_RESOLUTION_UNSPECIFIED")
+    assert _plan(p, settings=default).estimate.image == 258
+    assert _plan(p.model_copy(update={"width": 300, "height": 200}), settings=default).estimate.image == 258
+    # 3.x: LOW 280, default 1120 per image whatever its size (media-resolution page)
+    assert _plan(p, model=G3).estimate.image == 280
+    assert _plan(p, model=G3, settings=default).estimate.image == 1120
+    assert plan.estimate.output == TASK.answer_prior.image_tokens
 
 
 def test_audio_only():
@@ -145,17 +206,3 @@ def test_audio_only():
     _check_cover(plan.chunks, 125.0, 60.0, 2.0)
     assert plan.estimate.video == 0
     assert plan.estimate.audio == sum(token_rules(MODEL).audio_tokens(c.duration_s) for c in plan.chunks)
-
-
-def test_output_capped_by_max_output_tokens():
-    plan = plan_media(
-        "s3://b/k",
-        _video(10.0),
-        settings=PrepareSettings(),
-        model=MODEL,
-        max_chunk_seconds=60,
-        overlap_s=1,
-        prompt_text="",
-        max_output_tokens=100,
-    )
-    assert plan.estimate.output == 100 and plan.estimate.text == 0

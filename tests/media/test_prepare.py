@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses as _dataclasses
 import subprocess
 
 import ffmpeg
@@ -11,6 +12,9 @@ import pipeline.media.prepare as prepare_mod
 from pipeline.errors import MediaError
 from pipeline.media import plan_media, prepare_media, probe
 from pipeline.models import MediaType, PrepareSettings
+from pipeline.tasks import DESCRIBE as _DESCRIBE
+
+P_TASK = _dataclasses.replace(_DESCRIBE, prompt="p")
 
 # Structural MP4 brand fields are not metadata; anything else in format tags is.
 ALLOWED_TAGS = {"major_brand", "minor_version", "compatible_brands"}
@@ -123,10 +127,10 @@ def test_one_ffmpeg_process_per_source(tmp_path, monkeypatch):
         "v.mkv",
         result,
         settings=PrepareSettings(),
-        model="gemini-2.5-flash",
+        model="gemini-3.8-flash",
         max_chunk_seconds=3.0,
         overlap_s=0.5,
-        prompt_text="p",
+        task=P_TASK,
         max_output_tokens=100,
     )
     monkeypatch.setattr(prepare_mod.subprocess, "run", spy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses as _dataclasses
 import subprocess
 
 import ffmpeg
@@ -10,6 +11,9 @@ import pytest
 from pipeline.media import plan_media, prepare_media, probe
 from pipeline.media.plan import STATIC_MAX_MOTION
 from pipeline.models import PrepareSettings
+from pipeline.tasks import DESCRIBE as _DESCRIBE
+
+P_TASK = _dataclasses.replace(_DESCRIBE, prompt="p")
 
 TOLERANCE_S = 0.1
 
@@ -54,8 +58,8 @@ def test_profile_tells_moving_from_static(moving, slides):
 def test_static_clip_is_planned_and_prepared_at_static_fps(slides, tmp_path):
     result = probe(slides)
     plan = plan_media(
-        str(slides), result, settings=PrepareSettings(static_fps=0.25), model="gemini-2.5-flash",
-        max_chunk_seconds=60, overlap_s=1, prompt_text="p", max_output_tokens=100,
+        str(slides), result, settings=PrepareSettings(static_fps=0.25), model="gemini-3.8-flash",
+        max_chunk_seconds=60, overlap_s=1, task=P_TASK, max_output_tokens=100,
     )  # fmt: skip
     assert plan.settings.video_fps == 0.25
     (chunk,) = prepare_media(slides, plan, result, tmp_path)
@@ -66,7 +70,7 @@ def test_static_clip_is_planned_and_prepared_at_static_fps(slides, tmp_path):
 def test_fast_mode_keeps_chunk_timing(moving, tmp_path):
     result = probe(moving)
     kwargs = dict(
-        model="gemini-2.5-flash", max_chunk_seconds=5, overlap_s=1, prompt_text="p", max_output_tokens=100
+        model="gemini-3.8-flash", max_chunk_seconds=5, overlap_s=1, task=P_TASK, max_output_tokens=100
     )
     exact = plan_media(str(moving), result, settings=PrepareSettings(video_fps=1.0), **kwargs)
     fast = plan_media(str(moving), result, settings=PrepareSettings(video_fps=1.0, fast=True), **kwargs)

@@ -6,24 +6,25 @@ import subprocess
 
 import ffmpeg
 import pytest
-from media_helpers import FIXTURES, MODEL, OVERLAP_S, run_pipeline
+from media_helpers import FIXTURES, MODEL, OVERLAP_S, TASK, run_pipeline
 
 import pipeline.media.prepare as prepare_mod
 from pipeline.catalog import token_rules
 from pipeline.config import Settings
 from pipeline.cost import estimate_cost, plan_cost
+from pipeline.estimate import AnswerSizeModel
 from pipeline.media import prepare_media, probe
-from pipeline.media.plan import estimate_requests
+from pipeline.media.plan import _Shape, estimate_requests
 from pipeline.models import MediaType, PrepareSettings, Track
 from pipeline.tasks import DESCRIBE, TRACK_NOTES
 
-AUDIO_MODEL = "gemini-2.5-flash-lite"
+AUDIO_MODEL = "gemini-3.5-flash-lite"
 SPLIT = PrepareSettings(audio_model=AUDIO_MODEL)
 TOLERANCE_S = 0.1
-# The fixtures are seconds long: a second request's expected answer (400 tokens) costs more than the
-# cheaper audio rate saves on them, so planning keeps their sound in the video request. A short answer
-# cap makes the split the cheaper plan, as it is for minutes-long chunks with the defaults.
-SHORT_ANSWERS = 16
+# The fixtures are seconds long: a second request's expected answer and thoughts cost more than the
+# cheaper audio rate saves on them, so planning keeps their sound in the video request. A one-token
+# answer cap makes the split the cheaper plan, as it is for minutes-long chunks with the defaults.
+SHORT_ANSWERS = 1
 VIDEOS_WITH_SOUND = [
     "v_h264_aac_2subs.mkv",
     "v_h264_ac3_1080i_interlaced.mts",
@@ -36,10 +37,21 @@ def _split(path, out_dir, **kw):
     return run_pipeline(path, out_dir, settings=SPLIT, max_output_tokens=SHORT_ANSWERS, **kw)
 
 
+# 1-2 s of sound: even a one-token answer and the track notes cost more than 32-64 audio tokens save at
+# Flash-Lite's rate ($0.30/M against 3.8 Flash's $0.75/M).
+TOO_SHORT_TO_SPLIT = {"v_h264_ac3_1080i_interlaced.mts", "v_h264_rotate-90_bbb.mp4"}
+
+
 @pytest.mark.parametrize("name", VIDEOS_WITH_SOUND)
 def test_each_chunk_becomes_a_silent_picture_and_a_sound_file_that_match_the_plan(tmp_path, name):
-    result, plan, chunks = _split(FIXTURES / name, tmp_path)
+    result, plan, _ = _split(FIXTURES / name, tmp_path / "planned")
+    if name in TOO_SHORT_TO_SPLIT:
+        assert plan.settings.audio_model is None
+        plan = plan.model_copy(
+            update={"settings": plan.settings.model_copy(update={"audio_model": AUDIO_MODEL})}
+        )
     assert plan.settings.audio_model == AUDIO_MODEL
+    chunks = prepare_media(FIXTURES / name, plan, result, tmp_path)
     pictures = [c for c in chunks if c.track is Track.PICTURE]
     sounds = [c for c in chunks if c.track is Track.SOUND]
     assert len(pictures) == len(sounds) == len(plan.chunks) and len(chunks) == 2 * len(plan.chunks)
@@ -114,24 +126,25 @@ def test_the_estimate_prices_each_half_at_its_own_model(tmp_path):
     per_request = rules.text_tokens("Describe the attached media." + TRACK_NOTES[Track.SOUND])
     assert sound.text == per_request * len(split.chunks)
     assert sound.output == split.estimate.output == whole.estimate.output
-    expected = estimate_cost(MODEL, split.estimate, batch=True) + estimate_cost(
-        AUDIO_MODEL, sound, batch=True
+    expected = estimate_cost(MODEL, split.estimate, tier="batch") + estimate_cost(
+        AUDIO_MODEL, sound, tier="batch"
     )
-    assert plan_cost(MODEL, split, batch=True) == expected
-    assert plan_cost(MODEL, split, batch=True) < plan_cost(MODEL, whole, batch=True)
+    assert plan_cost(MODEL, split, tier="batch") == expected
+    assert plan_cost(MODEL, split, tier="batch") < plan_cost(MODEL, whole, tier="batch")
 
 
 def test_the_sound_stays_in_the_video_request_where_a_second_request_costs_more(tmp_path):
     path = FIXTURES / "v_vp9_opus_320x180.webm"  # 5 s: 2.5 s of sound per chunk
-    _, plan, chunks = run_pipeline(path, tmp_path, settings=SPLIT)  # expecting 400-token answers
+    _, plan, chunks = run_pipeline(path, tmp_path, settings=SPLIT)  # the prior's answers and thoughts
     assert plan.settings.audio_model is None and plan.sound_estimate is None and plan.estimate.audio > 0
     assert all(c.track is Track.ALL and c.has_audio for c in chunks)
     split = plan.model_copy(deep=True)
     split.settings.audio_model = AUDIO_MODEL
+    shape = _Shape(TASK, None, AnswerSizeModel(prior=TASK.answer_prior))
     split.estimate, split.sound_estimate = estimate_requests(
-        plan.chunks, probe(path), split.settings, MODEL, "Describe the attached media.", 400
+        plan.chunks, probe(path), split.settings, MODEL, shape
     )
-    assert plan_cost(MODEL, plan, batch=True) <= plan_cost(MODEL, split, batch=True)
+    assert plan_cost(MODEL, plan, tier="batch") <= plan_cost(MODEL, split, tier="batch")
 
 
 def test_describe_splits_by_default_and_an_empty_setting_turns_it_off(monkeypatch):
@@ -141,6 +154,8 @@ def test_describe_splits_by_default_and_an_empty_setting_turns_it_off(monkeypatc
     assert Settings().prepare_settings(DESCRIBE).audio_model is None
     with pytest.raises(ValueError, match="unknown model 'gemini-0'"):
         Settings(audio_model="gemini-0")
+    with pytest.raises(ValueError, match="shut down on 2026-12-01.*use gemini-3.5-flash-lite"):
+        Settings(audio_model="gemini-2.5-flash")
 
 
 def test_overlap_and_coverage_hold_for_both_halves(tmp_path):

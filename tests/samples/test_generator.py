@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses as _dataclasses
 import re
 import subprocess
 import time
@@ -13,6 +14,9 @@ from pipeline.media import plan_media, prepare_media, probe, verify_decodable
 from pipeline.models import MediaType, PrepareSettings
 from pipeline.samples import GroundTruth, generate_samples
 from pipeline.samples.generator import GROUND_TRUTH_FILE, PALETTE, VIDEO_FPS
+from pipeline.tasks import DESCRIBE as _DESCRIBE
+
+P_TASK = _dataclasses.replace(_DESCRIBE, prompt="p")
 
 
 @pytest.fixture(scope="module")
@@ -189,10 +193,10 @@ def test_photo_metadata_stripped_and_upright(samples, tmp_path):
         str(src),
         result,
         settings=PrepareSettings(),
-        model="gemini-2.5-flash",
+        model="gemini-3.8-flash",
         max_chunk_seconds=60,
         overlap_s=2,
-        prompt_text="p",
+        task=P_TASK,
         max_output_tokens=100,
     )
     (chunk,) = prepare_media(src, plan, result, tmp_path)
