@@ -68,7 +68,7 @@ def _p(default, types, description, **schema):  # noqa: ANN001, ANN202 - a nulla
         ),
         "dest": _p(None, ["string"], "s3://bucket/prefix the tables are written under", pattern=S3_URI),
         "model": _p(
-            None, ["string"], "Gemini model id, e.g. gemini-2.5-flash", pattern=r"^gemini-[a-z0-9.\-]+$"
+            None, ["string"], "Gemini model id, e.g. gemini-3.8-flash", pattern=r"^gemini-[a-z0-9.\-]+$"
         ),
         "task": _p(None, ["string"], "task name (describe) or package.module:TASK"),
         "mode": _p(
@@ -92,7 +92,7 @@ def _p(default, types, description, **schema):  # noqa: ANN001, ANN202 - a nulla
         "audio_model": _p(
             None,
             ["string"],
-            "model for a video's sound, sent as its own request (describe: gemini-2.5-flash-lite); "
+            "model for a video's sound, sent as its own request (describe: gemini-3.5-flash-lite); "
             "'none' keeps the sound in the video request",
             pattern=r"^(none|gemini-[a-z0-9.\-]+)$",
         ),
@@ -113,15 +113,20 @@ def media_pipeline():
     @task(execution_timeout=timedelta(hours=2), multiple_outputs=False)
     def plan(_: int) -> dict:
         from pipeline.airflow.callbacks import budget_warning
+        from pipeline.airflow.connections import gemini_connection
         from pipeline.runner import stage_plan
         from pipeline.runner.plan_stage import BUDGET_WARNING_SHARE
 
         context = get_current_context()
-        manifest = run_stage(stage_plan, context)
-        estimate, budget = float(manifest.estimated_cost_usd), manifest.budget_usd
-        if budget and estimate >= budget * BUDGET_WARNING_SHARE:
-            budget_warning(context, manifest.estimated_cost_usd, budget, estimate / budget)
-        return {"estimated_cost_usd": manifest.estimated_cost_usd, "budget_usd": budget}
+        manifest = run_stage(lambda ctx: stage_plan(ctx, gemini_connection()), context)
+        upper, budget = float(manifest.estimated_cost_upper_usd), manifest.budget_usd
+        if budget and upper >= budget * BUDGET_WARNING_SHARE:
+            budget_warning(context, manifest.estimated_cost_upper_usd, budget, upper / budget)
+        return {
+            "estimated_cost_usd": manifest.estimated_cost_usd,
+            "estimated_cost_upper_usd": manifest.estimated_cost_upper_usd,
+            "budget_usd": budget,
+        }
 
     @task.short_circuit
     def paying(_: dict) -> bool:
@@ -163,11 +168,14 @@ def media_pipeline():
     @task(outlets=[MEDIA_TABLES], execution_timeout=timedelta(hours=1), multiple_outputs=False)
     def commit() -> dict:
         from pipeline.airflow.assets import event_extra
+        from pipeline.airflow.callbacks import latency_alert
         from pipeline.runner import stage_commit
 
         context = get_current_context()
         summary = run_stage(stage_commit, context).model_dump(mode="json")
         context["outlet_events"][MEDIA_TABLES].extra = event_extra(summary)
+        if summary["latency_alerts"]:
+            latency_alert(context, summary["latency_alerts"], summary["latency"])
         return summary
 
     groups = item_groups()

@@ -34,6 +34,9 @@ def event_extra(summary: dict[str, Any]) -> dict[str, Any]:
         "items_reused",
         "requests",
         "estimated_cost_usd",
+        "estimated_cost_upper_usd",
         "cost_usd",
+        "routed_requests",
+        "thought_tokens",
     )
     return {k: (str(summary[k]) if k.endswith("_usd") else summary[k]) for k in keys if k in summary}

@@ -90,6 +90,15 @@ def budget_warning(
     )
 
 
+def latency_alert(context: Mapping[str, Any], alerts: list[str], latency: list[dict[str, Any]]) -> None:
+    """Called by the commit task when a (mode, model)'s p99 request latency passed its threshold
+    (Settings.sync_latency_p99_alert_ms / batch_latency_p99_alert_ms): the failure callback's webhook."""
+    notify(
+        "latency_p99_exceeded",
+        {**_ids(context), "alerts": [a[:_MAX_MESSAGE] for a in alerts], "latency": latency},
+    )
+
+
 async def run_overdue(context: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """Deadline callback (runs in the triggerer): a run still going past its deadline. Airflow passes
     `context={"dag_run": {...DAGRunResponse json...}, "deadline": {"id", "deadline_time"}}`."""

@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from pipeline.cli.render import RichProgress, console, print_summary
+from pipeline.cli.render import RichProgress, console, print_summary, print_warnings
 from pipeline.errors import BudgetExceededError, ConfigError, MediaError, PipelineError, RunQualityError
 
 app = typer.Typer(
@@ -99,12 +99,16 @@ def run(
         print_summary(result)
     else:
         console.print(
-            f"dry run {result.run_id}: estimated ${float(result.estimated_cost_usd):.6f} for {len(result.items)} object(s)"
+            f"dry run {result.run_id}: expected ${float(result.estimated_cost_usd):.6f}, at most "
+            f"${float(result.estimated_cost_upper_usd):.6f} for {len(result.items)} object(s) "
+            f"({result.estimate_basis})"
         )
         for item in result.items:
             console.print(
-                f"  {item.source.uri}: {item.status.value} ${float(item.estimated_cost_usd):.6f} {item.error or ''}"
+                f"  {item.source.uri}: {item.status.value} ${float(item.estimated_cost_usd):.6f} "
+                f"(at most ${float(item.estimated_cost_upper_usd):.6f}) {item.error or ''}"
             )
+        print_warnings(result.warnings)
 
 
 def _local_or_s3(src: str, workdir: Path) -> tuple[Path, str]:
@@ -121,8 +125,25 @@ def _local_or_s3(src: str, workdir: Path) -> tuple[Path, str]:
     return path, path.resolve().as_uri()
 
 
-def _plan_one(src: str, workdir: Path) -> tuple[Any, Any, Any, Path]:
-    from pipeline.cost import plan_cost
+def _answer_sizes(settings: Any, task: Any) -> Any:
+    """Answer and thought sizes from the destination's history when it can be read, else the prior."""
+    from pipeline.catalog import utc_today
+    from pipeline.errors import PipelineError
+    from pipeline.estimate import AnswerSizeModel, answer_size_model
+    from pipeline.storage import S3Location, S3Store
+
+    try:
+        return answer_size_model(S3Store(), S3Location.parse(settings.dest), task, before=utc_today())
+    except (PipelineError, OSError) as exc:
+        sizes = AnswerSizeModel(prior=task.answer_prior)
+        sizes.described = f"prior (no history read from {settings.dest}: {type(exc).__name__})"
+        return sizes
+
+
+def _plan_one(src: str, workdir: Path, *, history: bool = False) -> tuple[Any, Any, Any, Path]:
+    from pipeline.catalog import utc_today
+    from pipeline.cost import plan_cost, tier_for_mode
+    from pipeline.estimate import AnswerSizeModel
     from pipeline.media import plan_for_run, probe, verify_decodable
     from pipeline.tasks import get_task
 
@@ -132,10 +153,13 @@ def _plan_one(src: str, workdir: Path) -> tuple[Any, Any, Any, Path]:
         result = probe(path, source=uri)
         verify_decodable(path, result, source=uri)
         task = get_task(settings.task)
-        plan = plan_for_run(uri, result, settings, task)
+        sizes = _answer_sizes(settings, task) if history else AnswerSizeModel(prior=task.answer_prior)
+        plan = plan_for_run(uri, result, settings, task, sizes)
     except (MediaError, ConfigError) as exc:
         _fail(str(exc), 2)
-    plan.estimated_cost_usd = float(plan_cost(settings.model, plan, batch=settings.mode != "sync"))
+    tier, today = tier_for_mode(settings.mode), utc_today()
+    plan.estimated_cost_usd = float(plan_cost(settings.model, plan, tier=tier, on=today))
+    plan.estimated_cost_upper_usd = float(plan_cost(settings.model, plan, tier=tier, on=today, upper=True))
     return settings, result, plan, path
 
 
@@ -143,17 +167,29 @@ def _plan_one(src: str, workdir: Path) -> tuple[Any, Any, Any, Path]:
 def plan(
     src: Annotated[str, typer.Argument(help="local file or s3://bucket/key")],
     as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history/--no-history",
+            help="estimate answers from earlier runs under MEDIA_PIPELINE_DEST (default: the task's prior)",
+        ),
+    ] = False,
 ) -> None:
-    """Chunk plan and token / USD estimate for one file. No model call."""
+    """Chunk plan and token / USD estimate (expected and upper bound) for one file. No model call."""
     import tempfile
 
+    from pipeline.catalog import catalog_warnings
+
     with tempfile.TemporaryDirectory() as tmp:
-        settings, result, media_plan, _ = _plan_one(src, Path(tmp))
+        settings, result, media_plan, _ = _plan_one(src, Path(tmp), history=history)
+    models = [settings.model, *([media_plan.settings.audio_model] if media_plan.settings.audio_model else [])]
+    warnings = catalog_warnings(models)
     doc = {
         "model": settings.model,
         "mode": settings.mode,
         "probe": result.model_dump(mode="json"),
         "plan": media_plan.model_dump(mode="json"),
+        "warnings": warnings,
     }
     if as_json:
         print(json.dumps(doc, indent=2))
@@ -169,14 +205,19 @@ def plan(
     e = media_plan.estimate
     console.print(
         f"tokens ({settings.model}): text {e.text}, image {e.image}, video {e.video}, audio {e.audio}, "
-        f"output ~{e.output}"
+        f"answer ~{e.output} (at most {e.output_max}), thoughts ~{e.thoughts} (at most {e.thoughts_max})"
     )
     if (sound := media_plan.sound_estimate) is not None:
         console.print(
             f"tokens of the sound requests ({media_plan.settings.audio_model}): text {sound.text}, "
-            f"audio {sound.audio}, output ~{sound.output}"
+            f"audio {sound.audio}, answer ~{sound.output} (at most {sound.output_max}), thoughts "
+            f"~{sound.thoughts} (at most {sound.thoughts_max})"
         )
-    console.print(f"estimated cost ({settings.mode}): ${media_plan.estimated_cost_usd:.6f}")
+    console.print(
+        f"estimated cost ({settings.mode}): ${media_plan.estimated_cost_usd:.6f} expected, "
+        f"${media_plan.estimated_cost_upper_usd:.6f} at most"
+    )
+    print_warnings(warnings)
 
 
 @app.command()

@@ -46,6 +46,11 @@ class RichProgress:
         self._bars.console.print(f"[cyan]•[/] {message}")
 
 
+def print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+
 def print_summary(summary: RunSummary) -> None:
     table = Table(title=f"run {summary.run_id} (dt={summary.dt}): {summary.status}", show_header=False)
     table.add_column("what")
@@ -57,9 +62,22 @@ def print_summary(summary: RunSummary) -> None:
     table.add_row("  quarantined", str(summary.items_quarantined))
     table.add_row("  duplicate", str(summary.items_duplicate))
     table.add_row("requests", str(summary.requests))
-    table.add_row("estimated cost (USD)", f"{summary.estimated_cost_usd:.6f}")
+    table.add_row("  answered by another model", str(summary.routed_requests))
+    for route in summary.routed:
+        table.add_row(f"    {route['requested']} -> {route['answered']}", str(route["requests"]))
+    table.add_row("thought tokens", f"{summary.thought_tokens:,}")
+    table.add_row("estimated cost (USD), expected", f"{summary.estimated_cost_usd:.6f}")
+    table.add_row("estimated cost (USD), upper bound", f"{summary.estimated_cost_upper_usd:.6f}")
     table.add_row("billed cost (USD)", f"{summary.cost_usd:.6f}")
+    for group in summary.latency:
+        table.add_row(
+            f"latency {group['mode']} {group['model']} (p50/p95/p99 s)",
+            f"{group['p50_ms'] / 1000:.2f} / {group['p95_ms'] / 1000:.2f} / {group['p99_ms'] / 1000:.2f}",
+        )
     table.add_row("tables", summary.dest)
     console.print(table)
+    if summary.estimate_basis:
+        console.print(f"[dim]estimate basis: {summary.estimate_basis}[/]")
+    print_warnings(summary.warnings)
     for uri, error in summary.failures:
         console.print(f"[yellow]✗[/] {uri}: {error}")

@@ -21,7 +21,7 @@ def report(
     ] = None,
 ) -> None:
     """HTML report of one date (cost by modality and model, tokens per media hour, estimate vs actual,
-    validation, slowest items) and a terminal summary."""
+    routed requests and latency, validation, slowest items) and a terminal summary."""
     from pipeline.config import Settings
     from pipeline.report import gather, render_html
     from pipeline.storage import S3Location, S3Store
@@ -47,6 +47,14 @@ def report(
     table.add_row(
         "validation", "passed" if data.validation and data.validation["success"] else "failed or missing"
     )
+    table.add_row("requests answered by another model", str(data.run.get("routed_requests") or 0))
+    for route in data.run.get("routed") or []:
+        table.add_row(f"  {route['requested']} -> {route['answered']}", str(route["requests"]))
+    for group in data.run.get("latency") or []:
+        table.add_row(
+            f"latency {group['mode']} {group['model']} p50/p95/p99 ms",
+            f"{group['p50_ms']} / {group['p95_ms']} / {group['p99_ms']}",
+        )
     for stage, reason, count in data.reasons[:3]:
         table.add_row(f"  {stage}: {reason}", str(count))
     console.print(table)

@@ -72,7 +72,13 @@ def render_html(data: ReportData) -> str:
     run = data.run or {}
     cost = [(f"{t} · {m}", float(c)) for (t, m), c in data.cost_by_type_model.items()]
     tokens_rows = [
-        [t, *(round(per.get(k, 0.0)) for k in ("text", "image", "video", "audio", "output_tokens"))]
+        [
+            t,
+            *(
+                round(per.get(k, 0.0))
+                for k in ("text", "image", "video", "audio", "output_tokens", "thought_tokens")
+            ),
+        ]
         for t, per in data.tokens_per_media_hour.items()
     ]
     token_bars = [(f"{t}", sum(per.values())) for t, per in data.tokens_per_media_hour.items()]
@@ -86,6 +92,7 @@ def render_html(data: ReportData) -> str:
             r["run_id"],
             r["model"],
             f"{r['estimated_cost_usd']:.6f}",
+            f"{r.get('estimated_cost_upper_usd') or 0:.6f}",
             f"{r['cost_usd']:.6f}",
             r["status"],
         ]
@@ -102,6 +109,17 @@ def render_html(data: ReportData) -> str:
         ]
         for s in data.slowest
     ]
+    latency_rows = [
+        [g["mode"], g["model"], g["requests"], g["p50_ms"], g["p95_ms"], g["p99_ms"]]
+        for g in run.get("latency") or []
+    ]
+    routed_rows = [[r["requested"], r["answered"], r["requests"]] for r in run.get("routed") or []]
+    routed_note = (
+        f"<p>{run.get('routed_requests') or 0} request(s) of the latest run were answered by another model "
+        "than the one asked (the service's routing, read from each response's modelVersion); they are "
+        "priced at the answering model's rates.</p>"
+    )
+    warnings = "".join(f"<li>{escape(w)}</li>" for w in run.get("warnings") or [])
     sections = [
         f"<h1>Media pipeline report: dt={escape(data.dt)}</h1>",
         f'<p class="muted">{escape(data.dest)} · latest run {escape(str(run.get("run_id", "-")))} · status {escape(str(run.get("status", "-")))} · model {escape(str(run.get("model", "-")))}</p>',
@@ -111,10 +129,18 @@ def render_html(data: ReportData) -> str:
         _table(["media type · model", "cost USD"], [[k, f"{v:.9f}"] for k, v in cost]),
         "<h2>Tokens per media hour</h2>",
         hbar(token_bars, unit=" tok/h"),
-        _table(["media type", "text", "image", "video", "audio", "output"], tokens_rows),
+        _table(["media type", "text", "image", "video", "audio", "output", "thoughts"], tokens_rows),
         "<h2>Estimate vs actual, recent runs</h2>",
         grouped_bars(est, ["estimated USD", "actual USD"]),
-        _table(["dt", "run", "model", "estimated USD", "actual USD", "status"], est_rows),
+        _table(["dt", "run", "model", "estimated USD", "upper bound USD", "actual USD", "status"], est_rows),
+        f'<p class="muted">estimate basis: {escape(str(run.get("estimate_basis") or "-"))}</p>',
+        "<h2>Models that answered, and request latency (latest run)</h2>",
+        routed_note,
+        _table(["requested", "answered by", "requests"], routed_rows),
+        _table(["mode", "model", "requests", "p50 ms", "p95 ms", "p99 ms"], latency_rows),
+        f"<p>thought tokens (billed as output): {int(run.get('thought_tokens') or 0):,}</p>",
+        "<h2>Warnings</h2>",
+        f"<ul>{warnings}</ul>" if warnings else '<p class="muted">none</p>',
         "<h2>Validation</h2>",
         _validation(data),
         "<h2>Failure and quarantine reasons</h2>",

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pipeline.models import ItemStatus
 from pipeline.runner import quality
@@ -18,6 +19,7 @@ from pipeline.runner.rows import (
     answer_rows,
     cache_storage_rows,
     failed_item_rows,
+    latency_stats,
     media_row,
     request_rows,
     run_row,
@@ -30,6 +32,8 @@ ZERO = Decimal("0E-9")
 
 
 class RunSummary(BaseModel):
+    """What a run reports when it ends: the `runs` row's fields (same names), plus where to look."""
+
     run_id: str
     dt: str
     dest: str
@@ -43,11 +47,35 @@ class RunSummary(BaseModel):
     requests: int
     requests_reasked: int = 0
     estimated_cost_usd: Decimal
+    estimated_cost_upper_usd: Decimal = Decimal(0)
+    estimate_basis: str | None = None
     cost_usd: Decimal
+    thought_tokens: int = 0
+    routed_requests: int = 0
+    routed: list[dict[str, Any]] = Field(default_factory=list)
+    latency: list[dict[str, Any]] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    latency_alerts: list[str] = Field(default_factory=list)
     failure_share: float = 0.0
     validation_success: bool | None = None
     validation_results: str | None = None
     failures: list[tuple[str, str]]
+
+    @classmethod
+    def of_run(cls, run: dict[str, Any], **extra: Any) -> RunSummary:
+        return cls(**{k: v for k, v in run.items() if k in cls.model_fields}, **extra)
+
+
+def latency_alerts(latency: list[dict[str, Any]], sync_ms: int, batch_ms: int) -> list[str]:
+    """One line per (mode, model) whose p99 latency is over its threshold (Settings)."""
+    limits = {"sync": sync_ms, "batch": batch_ms}
+    return [
+        f"p99 latency of {g['mode']} requests to {g['model']} is {g['p99_ms'] / 1000:.1f} s over "
+        f"{g['requests']} request(s), above the {limits[g['mode']] / 1000:g} s threshold "
+        f"({g['mode']}_latency_p99_alert_ms)"
+        for g in latency
+        if g["mode"] in limits and g["p99_ms"] > limits[g["mode"]]
+    ]
 
 
 def stage_validate(ctx: RunContext, send: Sender | None = None, connection=None) -> RunManifest:  # noqa: ANN001
@@ -80,9 +108,16 @@ def _item_tables(manifest: RunManifest, cost_by_source: dict[str, Decimal]) -> d
 
 def stage_commit(ctx: RunContext) -> RunSummary:
     manifest = ctx.load()
-    dt, on = manifest.dt, ctx.dt
+    dt, on = manifest.dt, ctx.today
     requests, cost_by_source = request_rows(manifest, on)
     requests += cache_storage_rows(manifest, on)
+    alerts = latency_alerts(
+        latency_stats(requests),
+        ctx.settings.sync_latency_p99_alert_ms,
+        ctx.settings.batch_latency_p99_alert_ms,
+    )
+    for alert in alerts:
+        manifest.note(alert)
     validator = quality.open_validator(ctx)
 
     # Gate, pass 1: rows about to be written; failing items are quarantined and lose their answers.
@@ -128,23 +163,11 @@ def stage_commit(ctx: RunContext) -> RunSummary:
     manifest.stages_done.append("commit")
     ctx.save(manifest)
     quality.raise_if_poor(ctx, gate, run, tables["quarantine"])
-    return RunSummary(
-        run_id=manifest.run_id,
+    return RunSummary.of_run(
+        run,
         dt=dt,
         dest=ctx.dest.uri,
-        status=run["status"],
-        items_total=run["items_total"],
-        items_ok=run["items_ok"],
-        items_failed=run["items_failed"],
-        items_duplicate=run["items_duplicate"],
-        items_quarantined=run["items_quarantined"],
-        items_reused=run["items_reused"],
-        requests=run["requests"],
-        requests_reasked=run["requests_reasked"],
-        estimated_cost_usd=run["estimated_cost_usd"],
-        cost_usd=run["cost_usd"],
-        failure_share=run["failure_share"],
-        validation_success=run["validation_success"],
+        latency_alerts=alerts,
         validation_results=quality.results_loc(ctx).uri,
         failures=[
             (i.source.uri, i.error or "")

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
+from pipeline.catalog import utc_today
 from pipeline.config import Settings
 from pipeline.runner.state import ItemState, RunManifest
 from pipeline.storage import S3Location, S3Store
@@ -76,6 +77,11 @@ class RunContext:
     def close(self) -> None:
         if self._own_scratch and self.scratch and self.scratch.exists():
             shutil.rmtree(self.scratch, ignore_errors=True)
+
+    @property
+    def today(self) -> date:
+        """The day the run talks to the service (lifecycles, price windows): not the data date."""
+        return utc_today()
 
     # where things live --------------------------------------------------------------------------
     @property

@@ -31,6 +31,7 @@ from pipeline.runner.batch_ledger import (
 )
 from pipeline.runner.context import RunContext
 from pipeline.runner.prepare_stage import chunk_bytes
+from pipeline.runner.service_check import ensure_models_served
 from pipeline.runner.state import BatchSubmission, ItemState, RunManifest
 
 # `auto` sends small runs synchronously: a batch job's turnaround is not worth it for a handful.
@@ -62,6 +63,7 @@ def _request_facts(manifest: RunManifest) -> dict[str, dict]:
                     "mime_type": chunk.mime_type,
                     "bytes": chunk.bytes,
                     "chunk_uri": chunk.uri,
+                    "media_resolution": plan.settings.media_resolution,
                     "estimated_prompt_tokens": int(estimate.prompt_total * share),
                 }
     return facts
@@ -86,6 +88,7 @@ def load_request(
         video_fps=item.plan.settings.video_fps if item.plan else ctx.settings.video_fps,
         model=fact.get("model") or manifest.model,
         track=chunk.track,
+        media_resolution=fact.get("media_resolution") or ctx.settings.media_resolution,
     )
 
 
@@ -117,8 +120,16 @@ def _resolve_mode(ctx: RunContext, pending: int) -> str:
     return "sync" if pending <= AUTO_SYNC_MAX_REQUESTS else "batch"
 
 
-def _config(ctx: RunContext, manifest: RunManifest, model: str) -> types.GenerateContentConfig:
-    """The generation config for requests to `model`; the prompt cache serves the run's model only."""
+def is_sound(manifest: RunManifest, keys: list[str]) -> bool:
+    """Whether these requests (to one model) are split videos' sound requests."""
+    return any(manifest.requests.get(k, {}).get("track") == Track.SOUND.value for k in keys)
+
+
+def _config(
+    ctx: RunContext, manifest: RunManifest, model: str, *, sound: bool = False, escalate: bool = False
+) -> types.GenerateContentConfig:
+    """The generation config for requests to `model`; the prompt cache serves the run's model only.
+    `escalate`: the retry of an answer cut at MAX_TOKENS (more room, less thinking)."""
     s = ctx.settings
     cache = (
         manifest.prompt_cache["name"]
@@ -127,10 +138,21 @@ def _config(ctx: RunContext, manifest: RunManifest, model: str) -> types.Generat
     )
     return generation_config(
         ctx.task,
+        model,
         media_resolution=s.media_resolution,
         max_output_tokens=s.max_output_tokens,
         cached_content=cache,
+        escalate=escalate,
+        sound=sound,
     )
+
+
+def _thinking(ctx: RunContext, model: str, *, sound: bool = False, escalate: bool = False) -> str:
+    """The thinking level requests to `model` are sent with (recorded on each outcome)."""
+    generation = ctx.task.generation_for(
+        model, ctx.settings.max_output_tokens, escalate=escalate, sound=sound
+    )
+    return generation.thinking.effective
 
 
 def _ensure_prompt_cache(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
@@ -187,7 +209,9 @@ def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) 
         ctx.save(manifest)
         return waiting
     client = make_client(connection or GeminiConnection.from_env())
-    for model, keys in by_model(manifest, pending).items():
+    groups = by_model(manifest, pending)
+    ensure_models_served(ctx, manifest, client, list(groups))
+    for model, keys in groups.items():
         waiting.append(_submit_group(ctx, manifest, client, model, keys))
     return waiting
 
@@ -252,7 +276,8 @@ def _create(
     before each retry the job is looked up by its display name: found means re-attach, not create."""
     s = ctx.settings
     requests = [load_request(ctx, manifest, k) for k in keys]
-    job = dict(model=model, task=ctx.task, requests=requests, config=_config(ctx, manifest, model))
+    config = _config(ctx, manifest, model, sound=is_sound(manifest, keys))
+    job = dict(model=model, task=ctx.task, requests=requests, config=config)
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             if transport == "files":
@@ -294,7 +319,6 @@ def collect_batches(
     if open_jobs:
         ctx.progress.start("infer (batch)", len(open_jobs))
     for submission in open_jobs:
-        started = time.monotonic()
         seen: list[str] = []
 
         def report(
@@ -321,12 +345,15 @@ def collect_batches(
             submission.collected = True
             ctx.save(manifest)
             continue
-        elapsed = int((time.monotonic() - started) * 1000)
+        thinking = {
+            k: _thinking(ctx, model_of(manifest, k), sound=is_sound(manifest, [k])) for k in submission.keys
+        }
+        collected = dict(thinking=thinking, submitted_at=submission.submitted_at)
         if submission.transport == "files":
-            outcomes = filebatch.collect(client, job, submission.keys, elapsed_ms=elapsed)
+            outcomes = filebatch.collect(client, job, submission.keys, **collected)
             filebatch.delete_files(client, submission.uploaded_files)
         else:
-            outcomes = batch.collect(job, submission.keys, elapsed_ms=elapsed)
+            outcomes = batch.collect(job, submission.keys, **collected)
         for outcome in outcomes:
             _record(manifest, outcome)
         submission.collected = True
@@ -340,17 +367,26 @@ def collect_batches(
     return manifest
 
 
+# Answers cut short: the retry gets more room and less thinking, once even when max_request_attempts is 1.
+CUT_SHORT = ("MAX_TOKENS", "CONTINUATION")
+
+
+def _cut_short(doc: dict) -> bool:
+    return doc.get("status") != "ok" and doc.get("finish_reason") in CUT_SHORT
+
+
 def _keys_to_send(manifest: RunManifest, max_attempts: int) -> list[str]:
     """Requests with no outcome yet, and failed ones that have attempts left."""
-    return [
-        k
-        for k in manifest.requests
-        if k not in manifest.outcomes
-        or (
-            manifest.outcomes[k]["status"] != "ok"
-            and int(manifest.outcomes[k].get("attempt", 1)) < max_attempts
-        )
-    ]
+    todo = []
+    for key in manifest.requests:
+        doc = manifest.outcomes.get(key)
+        if doc is None:
+            todo.append(key)
+        elif doc["status"] != "ok":
+            allowed = max(max_attempts, 2) if _cut_short(doc) else max_attempts
+            if int(doc.get("attempt", 1)) < allowed:
+                todo.append(key)
+    return todo
 
 
 def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
@@ -366,6 +402,7 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
         ctx.progress.start("infer (sync)", len(keys))
         if retries:
             ctx.progress.note(f"retrying {retries} failed request(s) synchronously")
+        ensure_models_served(ctx, manifest, client, [model_of(manifest, k) for k in keys])
         if any(model_of(manifest, k) == manifest.model for k in keys):
             _ensure_prompt_cache(ctx, manifest, client)
         last_save = time.monotonic()
@@ -380,17 +417,24 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
                 ctx.save(manifest)
                 last_save = time.monotonic()
 
-        for model, group in by_model(manifest, keys).items():  # rate limits are per model too
-            sync.run_sync(
-                client,
-                model=model,
-                task=ctx.task,
-                requests=(load_request(ctx, manifest, k) for k in group),
-                config=_config(ctx, manifest, model),
-                policy=policy,
-                on_outcome=arrived,
-            )
-        ctx.save(manifest)
+        try:
+            for model, group in by_model(manifest, keys).items():  # rate limits are per model too
+                for escalate in (False, True):
+                    batch_of = [k for k in group if _cut_short(manifest.outcomes.get(k) or {}) == escalate]
+                    if not batch_of:
+                        continue
+                    sound = is_sound(manifest, batch_of)
+                    call = sync.SyncCall(
+                        client,
+                        model,
+                        ctx.task,
+                        _config(ctx, manifest, model, sound=sound, escalate=escalate),
+                        thinking=_thinking(ctx, model, sound=sound, escalate=escalate),
+                    )
+                    requests = (load_request(ctx, manifest, k) for k in batch_of)
+                    sync.run_sync(call, requests, policy=policy, on_outcome=arrived)
+        finally:
+            ctx.save(manifest)  # what was paid is recorded, also when the run stops here
 
 
 def _answered_before(manifest: RunManifest, answers: RequestLedger, key: str) -> bool:

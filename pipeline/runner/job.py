@@ -31,7 +31,7 @@ def run_job(
         ctx.progress = progress
     try:
         stage_discover(ctx)
-        manifest = stage_plan(ctx)
+        manifest = stage_plan(ctx, connection)
         if settings.dry_run:
             return manifest
         stage_prepare(ctx)

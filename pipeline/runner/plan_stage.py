@@ -7,12 +7,16 @@ import json
 import logging
 from decimal import Decimal
 
-from pipeline.cost import plan_cost
+from pipeline.catalog import catalog_warnings
+from pipeline.cost import plan_cost, tier_for_mode
 from pipeline.discover import discover
 from pipeline.errors import BudgetExceededError, MediaError
+from pipeline.estimate import AnswerSizeModel, answer_size_model
+from pipeline.gemini.client import GeminiConnection, make_client
 from pipeline.media import SNIFF_BYTES, check_head, plan_for_run, probe, verify_decodable
 from pipeline.models import ItemStatus, MediaType
 from pipeline.runner.context import RunContext
+from pipeline.runner.service_check import ensure_models_served
 from pipeline.runner.state import ItemState, RunManifest
 from pipeline.storage import S3Location
 
@@ -55,7 +59,7 @@ def stage_discover(ctx: RunContext) -> RunManifest:
     return manifest
 
 
-def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str]) -> None:
+def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str], sizes: AnswerSizeModel) -> None:
     path, sha = ctx.local_source(item)
     item.source.sha256 = sha
     if sha in seen:
@@ -82,46 +86,79 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str]) -> None:
         return
     s = ctx.settings
     try:
-        item.plan = plan_for_run(item.source.uri, result, s, ctx.task)
+        item.plan = plan_for_run(item.source.uri, result, s, ctx.task, sizes)
     except MediaError as exc:
         item.fail("plan", exc.reason, str(exc))
         return
-    cost = plan_cost(s.model, item.plan, batch=s.mode != "sync")
-    item.plan.estimated_cost_usd = float(cost)
-    item.estimated_cost_usd = str(cost)
+    tier = tier_for_mode(s.mode)
+    expected = plan_cost(s.model, item.plan, tier=tier, on=ctx.today)
+    upper = plan_cost(s.model, item.plan, tier=tier, on=ctx.today, upper=True)
+    item.plan.estimated_cost_usd, item.plan.estimated_cost_upper_usd = float(expected), float(upper)
+    item.estimated_cost_usd, item.estimated_cost_upper_usd = str(expected), str(upper)
 
 
-def stage_plan(ctx: RunContext) -> RunManifest:
+def planned_models(manifest: RunManifest) -> list[str]:
+    """Every model the run's requests go to: the run's, and the audio model where a sound is split."""
+    models = [manifest.model]
+    for item in manifest.items:
+        if item.active and item.plan is not None and item.plan.settings.audio_model:
+            models.append(item.plan.settings.audio_model)
+    return list(dict.fromkeys(models))
+
+
+def stage_plan(ctx: RunContext, connection: GeminiConnection | None = None) -> RunManifest:
+    """Probe, plan and estimate every item, then (before anything is paid) check the models with the
+    service and the estimate against the budget. A dry run, or a date with nothing to send, needs no
+    Gemini credentials."""
     manifest = ctx.load()
+    sizes = answer_size_model(ctx.store, ctx.dest, ctx.task, before=ctx.dt)
+    manifest.estimate_basis = sizes.described
     seen: dict[str, str] = {}
     todo = [i for i in manifest.items if i.status == ItemStatus.OK]
     ctx.progress.start("plan", len(todo))
     for item in todo:
-        _plan_item(ctx, item, seen)
+        _plan_item(ctx, item, seen, sizes)
         ctx.progress.advance("plan", f"{item.source.key.rsplit('/', 1)[-1]}: {item.status.value}")
-    total = sum((Decimal(i.estimated_cost_usd) for i in manifest.items if i.active), Decimal(0))
-    manifest.estimated_cost_usd = str(total)
+    active = [i for i in manifest.items if i.active]
+    manifest.estimated_cost_usd = str(sum((Decimal(i.estimated_cost_usd) for i in active), Decimal(0)))
+    manifest.estimated_cost_upper_usd = str(
+        sum((Decimal(i.estimated_cost_upper_usd) for i in active), Decimal(0))
+    )
+    ctx.progress.note(f"answer and thought tokens estimated from {sizes.described}")
+    for warning in catalog_warnings(planned_models(manifest), ctx.today):
+        manifest.note(warning)
+        ctx.progress.note(f"WARNING: {warning}")
     manifest.stages_done.append("plan")
     ctx.save(manifest)
     check_budget(manifest, ctx.progress)
+    if active and not ctx.settings.dry_run:
+        client = make_client(connection or GeminiConnection.from_env())
+        ensure_models_served(ctx, manifest, client, planned_models(manifest))
     return manifest
 
 
 def check_budget(manifest: RunManifest, progress) -> None:  # noqa: ANN001 - Progress protocol
+    """The guard uses the estimate's upper bound (every answer and thought at its upper bound), so a
+    run it lets through does not pass the budget unless the model writes beyond what it ever has."""
     if manifest.budget_usd is None:
         return
-    estimate = Decimal(manifest.estimated_cost_usd)
+    upper = Decimal(manifest.estimated_cost_upper_usd)
+    expected = Decimal(manifest.estimated_cost_usd)
     budget = Decimal(str(manifest.budget_usd))
     biggest = sorted(
-        (i for i in manifest.items if i.active), key=lambda i: Decimal(i.estimated_cost_usd), reverse=True
+        (i for i in manifest.items if i.active),
+        key=lambda i: Decimal(i.estimated_cost_upper_usd),
+        reverse=True,
     )[:3]
-    named = ", ".join(f"{i.source.uri} (${Decimal(i.estimated_cost_usd):.4f})" for i in biggest)
-    if estimate > budget:
+    named = ", ".join(f"{i.source.uri} (up to ${Decimal(i.estimated_cost_upper_usd):.4f})" for i in biggest)
+    if upper > budget:
         raise BudgetExceededError(
-            f"run {manifest.run_id}: estimated ${estimate:.4f} exceeds the budget ${budget:.4f}; nothing was sent. "
-            f"Biggest items: {named}. Raise --budget-usd, lower --max-items, or reduce video fps / chunk size."
+            f"run {manifest.run_id}: the estimate's upper bound ${upper:.4f} (expected ${expected:.4f}) exceeds "
+            f"the budget ${budget:.4f}; nothing was sent. The guard uses the upper bound. Biggest items: {named}. "
+            "Raise --budget-usd, lower --max-items, or reduce video fps / chunk size."
         )
-    if estimate >= budget * Decimal(str(BUDGET_WARNING_SHARE)):
+    if upper >= budget * Decimal(str(BUDGET_WARNING_SHARE)):
         progress.note(
-            f"WARNING: estimate ${estimate:.4f} is {estimate / budget:.0%} of the ${budget:.4f} budget; biggest: {named}"
+            f"WARNING: the estimate's upper bound ${upper:.4f} (expected ${expected:.4f}) is "
+            f"{upper / budget:.0%} of the ${budget:.4f} budget; biggest: {named}"
         )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from pipeline.gemini.outcomes import RequestOutcome
 from pipeline.gemini.requests import ChunkRequest
+from pipeline.models import Track
 from pipeline.runner.answers import keys_to_reask, reask_key
 from pipeline.runner.context import RunContext
 from pipeline.runner.infer_stage import load_request
@@ -40,13 +41,20 @@ def sync_sender(ctx: RunContext, connection=None) -> Sender:  # noqa: ANN001 - G
 
     s = ctx.settings
     client = make_client(connection or GeminiConnection.from_env())
-    config = generation_config(
-        ctx.task, media_resolution=s.media_resolution, max_output_tokens=s.max_output_tokens
-    )
 
     def send(task: Task, request: ChunkRequest) -> RequestOutcome:
         model = request.model or s.model  # a split video's sound is re-asked of its own model
-        (outcome,) = sync.run_sync(client, model=model, task=task, requests=[request], config=config)
+        sound = request.track is Track.SOUND
+        generation = task.generation_for(model, s.max_output_tokens, sound=sound)
+        config = generation_config(
+            task,
+            model,
+            media_resolution=request.media_resolution,
+            max_output_tokens=s.max_output_tokens,
+            sound=sound,
+        )
+        call = sync.SyncCall(client, model, task, config, thinking=generation.thinking.effective)
+        (outcome,) = sync.run_sync(call, [request])
         return outcome
 
     return send

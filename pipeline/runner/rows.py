@@ -7,13 +7,14 @@ Decimals, so media.cost_usd, requests.cost_usd and runs.cost_usd always add up.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from datetime import date, datetime
+import math
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from pipeline.catalog import price_table
-from pipeline.cost import cache_storage_cost, request_cost
+from pipeline.catalog import price_table, resolve_model_version
+from pipeline.cost import cache_storage_cost, request_cost, tier_for_mode
 from pipeline.gemini.caching import PromptCache
 from pipeline.gemini.outcomes import RequestOutcome
 from pipeline.models import ItemStatus
@@ -23,18 +24,31 @@ Row = dict[str, Any]
 ZERO = Decimal("0E-9")
 
 
+def billed_model(requested: str, model_version: str | None) -> str:
+    """The catalog model whose rates a request is priced at: the one that answered (its `modelVersion`),
+    or the requested one when the service named none or a version the catalog does not know."""
+    return resolve_model_version(model_version) or requested
+
+
 def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, Decimal]]:
     """One row per request attempt paid (or refused) in this run, and the cost per source. Earlier
-    attempts of a retried request (`manifest.history`) were billed too, so they are rows as well."""
+    attempts of a retried request (`manifest.history`) were billed too, so they are rows as well. Each
+    is priced at the model that answered, in the price window of the day its answer arrived (`on` when
+    that is not recorded)."""
     rows: list[Row] = []
     per_source: dict[str, Decimal] = defaultdict(Decimal)
     attempts = [*manifest.history, *manifest.outcomes.values()]
+    fallback = datetime.combine(on, time(), tzinfo=UTC)
     for doc in sorted(attempts, key=lambda d: (d["key"], int(d.get("attempt") or 1))):
         key = doc["key"]
         outcome = RequestOutcome.from_dict(doc)
         fact = manifest.requests.get(key, {})
         model = fact.get("model") or manifest.model  # a split video's sound has a model of its own
-        cost, version = request_cost(model, outcome.usage, batch=outcome.mode == "batch", on=on)
+        priced = billed_model(model, outcome.model_version)
+        answered = outcome.answered_on(fallback)
+        cost, version = request_cost(
+            priced, outcome.usage, tier=tier_for_mode(outcome.mode), on=answered.astimezone(UTC).date()
+        )
         if not outcome.billed:
             cost = ZERO
         per_source[fact.get("source_uri", "")] += cost
@@ -49,6 +63,10 @@ def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, 
                 "chunk_start_s": fact.get("chunk_start_s"),
                 "chunk_end_s": fact.get("chunk_end_s"),
                 "model": model,
+                "model_version": outcome.model_version,
+                "billed_model": priced,
+                "thinking_level": outcome.thinking,
+                "answered_at": answered if outcome.answered_at else None,
                 "mode": outcome.mode,
                 "batch_job": outcome.batch_job,
                 "status": outcome.status,
@@ -75,7 +93,9 @@ def cache_storage_rows(manifest: RunManifest, on: date) -> list[Row]:
     if not manifest.prompt_cache:
         return []
     cache = PromptCache.model_validate(manifest.prompt_cache)
-    cost, version = cache_storage_cost(manifest.model, cache.tokens, cache.held_seconds(), on=on)
+    cost, version = cache_storage_cost(
+        manifest.model, cache.tokens, cache.held_seconds(), on=cache.created_at.astimezone(UTC).date()
+    )
     return [
         {
             "run_id": manifest.run_id,
@@ -83,6 +103,7 @@ def cache_storage_rows(manifest: RunManifest, on: date) -> list[Row]:
             "attempt": 1,
             "source_uri": manifest.source,
             "model": manifest.model,
+            "billed_model": manifest.model,
             "mode": "cache",
             "batch_job": cache.name,
             "status": "ok",
@@ -92,6 +113,42 @@ def cache_storage_rows(manifest: RunManifest, on: date) -> list[Row]:
             "price_table_version": version,
         }
     ]
+
+
+def percentile(values: list[int], share: float) -> int:
+    """Nearest-rank percentile of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def latency_stats(requests: list[Row]) -> list[Row]:
+    """p50 / p95 / p99 request latency per (mode, answering model): sync calls are one HTTP round trip
+    each; a batch request's latency is its job's turnaround (creation to end)."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for r in requests:
+        if r.get("mode") in ("sync", "batch") and r.get("latency_ms") is not None:
+            groups[(r["mode"], r.get("billed_model") or r["model"])].append(int(r["latency_ms"]))
+    return [
+        {
+            "mode": mode,
+            "model": model,
+            "requests": len(values),
+            "p50_ms": percentile(values, 0.50),
+            "p95_ms": percentile(values, 0.95),
+            "p99_ms": percentile(values, 0.99),
+        }
+        for (mode, model), values in sorted(groups.items())
+    ]
+
+
+def routed(requests: list[Row]) -> list[Row]:
+    """Requests answered by another model than the one asked: (requested, answered) -> count."""
+    counts: Counter[tuple[str, str]] = Counter(
+        (r["model"], r["billed_model"])
+        for r in requests
+        if r.get("mode") != "cache" and r.get("billed_model") and r["billed_model"] != r["model"]
+    )
+    return [{"requested": a, "answered": b, "requests": n} for (a, b), n in sorted(counts.items())]
 
 
 def media_row(manifest: RunManifest, item: ItemState, cost_usd: Decimal) -> Row:
@@ -112,6 +169,7 @@ def media_row(manifest: RunManifest, item: ItemState, cost_usd: Decimal) -> Row:
         "error": item.error,
         "chunks": item.chunk_count() if item.active or item.status == ItemStatus.QUARANTINED else 0,
         "estimated_cost_usd": Decimal(item.estimated_cost_usd),
+        "estimated_cost_upper_usd": Decimal(item.estimated_cost_upper_usd),
         "cost_usd": cost_usd,
         "reused_from_run_id": item.reused_from_run_id,
     }
@@ -201,9 +259,16 @@ def run_row(
         "requests": len(requests),
         "requests_reasked": sum(1 for r in requests if r.get("reask_of")),
         "estimated_cost_usd": Decimal(manifest.estimated_cost_usd),
+        "estimated_cost_upper_usd": Decimal(manifest.estimated_cost_upper_usd),
+        "estimate_basis": manifest.estimate_basis,
         "cost_usd": sum((r["cost_usd"] for r in requests), ZERO),
+        "thought_tokens": sum(int(r.get("thought_tokens") or 0) for r in requests),
+        "routed_requests": sum(r["requests"] for r in routed(requests)),
+        "routed": routed(requests),
+        "latency": latency_stats(requests),
+        "warnings": list(manifest.warnings),
         "budget_usd": Decimal(str(manifest.budget_usd)) if manifest.budget_usd is not None else None,
-        "price_table_version": price_table(on).version,
+        "price_table_version": price_table().version,
         "status": status,
         "failure_share": round(share, 6),
         "validation_success": validation_success,

@@ -27,6 +27,7 @@ class ItemState(BaseModel):
     probe: ProbeResult | None = None
     plan: MediaPlan | None = None
     estimated_cost_usd: str = "0"
+    estimated_cost_upper_usd: str = "0"
     fingerprint: str | None = None
     prepared: list[PreparedChunk] = Field(default_factory=list)
     reused_from_run_id: str | None = None
@@ -89,5 +90,13 @@ class RunManifest(BaseModel):
     history: list[dict[str, Any]] = Field(default_factory=list)  # earlier attempts (billed too)
     requests: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> chunk facts
     quarantine: list[QuarantineRow] = Field(default_factory=list)
+    estimated_cost_upper_usd: str = "0"  # every answer and thought at its upper bound (the budget guard's)
+    estimate_basis: str | None = None  # where answer/thought sizes came from (history or the prior)
+    models_checked: list[str] = Field(default_factory=list)  # models the service confirmed it serves
+    warnings: list[str] = Field(default_factory=list)  # catalog, lifecycle and latency warnings, once each
     # request key -> (item, chunk): a lookup cache for the infer stage, never serialised
     _chunk_index: dict[str, tuple[ItemState, PreparedChunk]] | None = PrivateAttr(default=None)
+
+    def note(self, warning: str) -> None:
+        if warning not in self.warnings:
+            self.warnings.append(warning)

@@ -35,6 +35,8 @@ def athena_type(t: pa.DataType) -> str:
         return f"decimal({t.precision},{t.scale})"
     if pa.types.is_list(t):
         return f"array<{athena_type(t.value_type)}>"
+    if pa.types.is_struct(t):
+        return "struct<" + ",".join(f"{f.name}:{athena_type(f.type)}" for f in t) + ">"
     raise TypeError(f"no Athena type for {t}")
 
 

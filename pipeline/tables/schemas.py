@@ -9,17 +9,32 @@ dictionary-encodes them in Parquet, where low-cardinality columns (status, media
 shrink to a few bytes per row. Timestamps are UTC microseconds.
 
 Version history: 1 walking skeleton; 2 media.reason, requests.reask_of, runs.items_reused /
-requests_reasked / failure_share / validation_success.
+requests_reasked / failure_share / validation_success; 3 requests.model_version / billed_model /
+thinking_level / answered_at, media.estimated_cost_upper_usd, runs.estimated_cost_upper_usd /
+thought_tokens / routed_requests / routed / latency / warnings / estimate_basis.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MONEY = pa.decimal128(18, 9)  # USD, exact to the nano-dollar: sums add up exactly in every engine
 TS = pa.timestamp("us", tz="UTC")
 STR = pa.string()
+# Request latency of one (mode, answering model) in a run, nearest-rank percentiles in milliseconds.
+LATENCY = pa.struct(
+    [
+        pa.field("mode", STR),
+        pa.field("model", STR),
+        pa.field("requests", pa.int32()),
+        pa.field("p50_ms", pa.int64()),
+        pa.field("p95_ms", pa.int64()),
+        pa.field("p99_ms", pa.int64()),
+    ]
+)
+# Requests of a run that another model answered than the one asked (the service's routing).
+ROUTED = pa.struct([pa.field("requested", STR), pa.field("answered", STR), pa.field("requests", pa.int32())])
 
 
 def _schema(name: str, fields: list[pa.Field]) -> pa.Schema:
@@ -47,6 +62,7 @@ MEDIA = _schema(
         pa.field("reused_from_run_id", STR),
         pa.field("schema_version", pa.int16()),
         pa.field("reason", STR),
+        pa.field("estimated_cost_upper_usd", MONEY),
     ],
 )
 
@@ -111,6 +127,10 @@ REQUESTS = _schema(
         pa.field("price_table_version", STR),
         pa.field("schema_version", pa.int16()),
         pa.field("reask_of", STR),
+        pa.field("model_version", STR),
+        pa.field("billed_model", STR),
+        pa.field("thinking_level", STR),
+        pa.field("answered_at", TS),
     ],
 )
 
@@ -141,6 +161,13 @@ RUNS = _schema(
         pa.field("requests_reasked", pa.int32()),
         pa.field("failure_share", pa.float64()),
         pa.field("validation_success", pa.bool_()),
+        pa.field("estimated_cost_upper_usd", MONEY),
+        pa.field("thought_tokens", pa.int64()),
+        pa.field("routed_requests", pa.int32()),
+        pa.field("routed", pa.list_(ROUTED)),
+        pa.field("latency", pa.list_(LATENCY)),
+        pa.field("warnings", pa.list_(STR)),
+        pa.field("estimate_basis", STR),
     ],
 )
 

@@ -16,7 +16,7 @@ from pipeline.tables import TABLES
 
 Rows = Sequence[Mapping[str, Any]]
 NANO = Decimal("0.000000001")
-MONEY_COLUMNS = ("cost_usd", "estimated_cost_usd", "budget_usd")
+MONEY_COLUMNS = ("cost_usd", "estimated_cost_usd", "estimated_cost_upper_usd", "budget_usd")
 
 
 def exact(value: Decimal | None) -> str | None:

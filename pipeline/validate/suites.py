@@ -74,6 +74,7 @@ def _expectations(table: str) -> list[gxe.Expectation]:
                 "prompt_tokens_video",
                 "prompt_tokens_audio",
                 "output_tokens",
+                "thought_tokens",
             ),
         ]
     if table == "quarantine":
@@ -86,7 +87,10 @@ def _expectations(table: str) -> list[gxe.Expectation]:
             *_not_null("run_id", "started_at", "model", "status"),
             gxe.ExpectTableRowCountToEqual(value=1),
             gxe.ExpectColumnValuesToBeInSet(column="status", value_set=RUN_STATUSES),
-            *_non_negative("cost_usd", "estimated_cost_usd"),
+            *_non_negative("cost_usd", "estimated_cost_usd", "estimated_cost_upper_usd"),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="estimated_cost_upper_usd", column_B="estimated_cost_usd", or_equal=True
+            ),
             # row counts and money consistent between runs, media and requests
             gxe.ExpectColumnPairValuesToBeEqual(column_A="requests", column_B="observed_requests"),
             gxe.ExpectColumnPairValuesToBeEqual(column_A="items_total", column_B="observed_media"),

@@ -1,4 +1,4 @@
--- media: generated from pipeline/tables/schemas.py (schema_version 2).
+-- media: generated from pipeline/tables/schemas.py (schema_version 3).
 -- Replace s3://YOUR-BUCKET/YOUR-PREFIX with the pipeline's --dest, and the projection range start.
 CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.media (
   `run_id` string,
@@ -18,7 +18,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.media (
   `cost_usd` decimal(18,9),
   `reused_from_run_id` string,
   `schema_version` smallint,
-  `reason` string
+  `reason` string,
+  `estimated_cost_upper_usd` decimal(18,9)
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET

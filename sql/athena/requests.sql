@@ -1,4 +1,4 @@
--- requests: generated from pipeline/tables/schemas.py (schema_version 2).
+-- requests: generated from pipeline/tables/schemas.py (schema_version 3).
 -- Replace s3://YOUR-BUCKET/YOUR-PREFIX with the pipeline's --dest, and the projection range start.
 CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.requests (
   `run_id` string,
@@ -25,7 +25,11 @@ CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.requests (
   `cost_usd` decimal(18,9),
   `price_table_version` string,
   `schema_version` smallint,
-  `reask_of` string
+  `reask_of` string,
+  `model_version` string,
+  `billed_model` string,
+  `thinking_level` string,
+  `answered_at` timestamp
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET

@@ -1,4 +1,4 @@
--- runs: generated from pipeline/tables/schemas.py (schema_version 2).
+-- runs: generated from pipeline/tables/schemas.py (schema_version 3).
 -- Replace s3://YOUR-BUCKET/YOUR-PREFIX with the pipeline's --dest, and the projection range start.
 CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.runs (
   `run_id` string,
@@ -24,7 +24,14 @@ CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.runs (
   `items_reused` int,
   `requests_reasked` int,
   `failure_share` double,
-  `validation_success` boolean
+  `validation_success` boolean,
+  `estimated_cost_upper_usd` decimal(18,9),
+  `thought_tokens` bigint,
+  `routed_requests` int,
+  `routed` array<struct<requested:string,answered:string,requests:int>>,
+  `latency` array<struct<mode:string,model:string,requests:int,p50_ms:bigint,p95_ms:bigint,p99_ms:bigint>>,
+  `warnings` array<string>,
+  `estimate_basis` string
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET

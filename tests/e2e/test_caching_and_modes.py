@@ -18,13 +18,13 @@ pytestmark = pytest.mark.e2e
 DT = date(2026, 11, 7)
 FILES = ["i_webp_lossy.webp", "a_opus_mono.opus", "i_jpeg_exif_orientation6.jpg"]
 
-# A task whose instructions are long enough (> 1,024 tokens for Flash) to be worth a context cache.
+# A task whose instructions are long enough (> 4,096 tokens, the 3.x minimum) to be worth a context cache.
 LONG_PROMPT = (
     DESCRIBE.prompt
     + "\n\nStyle guide:\n"
     + "\n".join(
         f"- Rule {i}: describe colours, shapes and sounds precisely; never guess names or places."
-        for i in range(90)
+        for i in range(200)
     )
 )
 VERBOSE = Task(

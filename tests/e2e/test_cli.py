@@ -57,7 +57,26 @@ def test_demo_on_every_fixture_file(tmp_path: Path) -> None:
     }
 
 
+def _long_video(path: Path, seconds: int) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=320x180:r=5:d={seconds}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=16000:duration={seconds}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    return path
+
+
 def test_plan_json_and_prepare(tmp_path: Path) -> None:
+    # minutes of sound: describe asks Flash-Lite for it, its tokens estimated apart
+    long = _long_video(tmp_path / "talk.mp4", 240)
+    doc = json.loads(_cli("plan", str(long), "--json").stdout)
+    assert doc["plan"]["settings"]["audio_model"] == "gemini-3.5-flash-lite"
+    assert doc["plan"]["estimate"]["audio"] == 0 and doc["plan"]["sound_estimate"]["audio"] == 240 * 32
+    assert doc["plan"]["total_estimate"]["audio"] == doc["plan"]["sound_estimate"]["audio"]
+    assert doc["plan"]["estimated_cost_upper_usd"] >= doc["plan"]["estimated_cost_usd"] > 0
+
+    # 10 s of sound: a second request would cost more than it saves, so it stays in the video request
     src = FIXTURE_MEDIA / "v_h264_aac_2subs.mkv"
     result = _cli("plan", str(src), "--json")
     assert result.returncode == 0, result.stderr
@@ -67,15 +86,16 @@ def test_plan_json_and_prepare(tmp_path: Path) -> None:
         doc["probe"]["duration_s"], abs=0.05
     )
     assert doc["plan"]["estimate"]["video"] > 0 and doc["plan"]["estimated_cost_usd"] > 0
-    # describe asks flash-lite for a video's sound: its tokens are estimated apart
-    assert doc["plan"]["settings"]["audio_model"] == "gemini-2.5-flash-lite"
-    assert doc["plan"]["estimate"]["audio"] == 0 and doc["plan"]["sound_estimate"]["audio"] > 0
-    assert doc["plan"]["total_estimate"]["audio"] == doc["plan"]["sound_estimate"]["audio"]
+    assert doc["plan"]["settings"]["audio_model"] is None and doc["plan"]["estimate"]["audio"] > 0
+    assert any("gemini-3.8-flash" in w for w in doc["warnings"])  # its promotion ends on 2026-12-31
+
+    src = long
 
     out = tmp_path / "prepared"
     result = _cli("prepare", str(src), "--out", str(out))
     assert result.returncode == 0, result.stderr
     plan = json.loads((out / "plan.json").read_text())
+    chunks = plan["plan"]["chunks"]
     assert len(plan["chunks"]) == 2 * len(chunks)  # each chunk's picture and its sound
     assert sorted(c["track"] for c in plan["chunks"]) == sorted(["picture", "sound"] * len(chunks))
     assert all((out / Path(c["path"]).name).is_file() for c in plan["chunks"])

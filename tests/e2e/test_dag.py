@@ -49,7 +49,32 @@ def test_dag_imports_cleanly(airflow_db) -> None:  # noqa: ANN001
     ]
 
 
-def test_dag_run_writes_the_date_partition(airflow_db, buckets, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+@pytest.fixture
+def webhook(monkeypatch):  # noqa: ANN001, ANN201
+    """A local HTTP endpoint as the alert webhook (Airflow Variable media_pipeline_webhook, by env)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AIRFLOW_VAR_MEDIA_PIPELINE_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
+    yield received
+    server.shutdown()
+
+
+def test_dag_run_writes_the_date_partition(airflow_db, buckets, tmp_path, monkeypatch, webhook) -> None:  # noqa: ANN001
     from airflow.dag_processing.dagbag import DagBag
 
     source, dest = buckets
@@ -61,6 +86,8 @@ def test_dag_run_writes_the_date_partition(airflow_db, buckets, tmp_path, monkey
     monkeypatch.setenv("MEDIA_PIPELINE_SOURCE", source)
     monkeypatch.setenv("MEDIA_PIPELINE_DEST", dest)
     monkeypatch.setenv("MEDIA_PIPELINE_BATCH_POLL_SECONDS", "0.3")
+    # every batch job takes longer than 1 ms: the p99 alert must reach the webhook
+    monkeypatch.setenv("MEDIA_PIPELINE_BATCH_LATENCY_P99_ALERT_MS", "1")
 
     dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("media_pipeline")
     without_deadline(dag)
@@ -82,3 +109,6 @@ def test_dag_run_writes_the_date_partition(airflow_db, buckets, tmp_path, monkey
     assert len(runs) == 1 and runs[0]["requests"] == len(requests) == 3
     assert runs[0]["cost_usd"] == sum(r["cost_usd"] for r in requests) > 0
     assert len(read_table(store, dest_loc, "annotations")) == 3
+    alerts = [body for body in webhook if body["event"] == "latency_p99_exceeded"]
+    assert alerts and "p99 latency of batch requests" in alerts[0]["alerts"][0]
+    assert runs[0]["warnings"] and runs[0]["latency"]

@@ -64,14 +64,15 @@ def _point_at(monkeypatch: pytest.MonkeyPatch, emulator: GeminiEmulator) -> None
 
 def test_files_api_transport_uploads_collects_and_cleans_up(loaded, samples, monkeypatch) -> None:  # noqa: ANN001
     source, dest, store = loaded
-    # a 150 s video: long enough that describe sends its sound to flash-lite, a job of its own
+    # a 150 s video in two 76 s chunks: long enough that describe sends its sound to Flash-Lite, a job of
+    # its own
     media_dir, _ = samples
     store.upload(media_dir / "scenes_b.mkv", S3Location.parse(f"{source}/dt={DT.isoformat()}/scenes_b.mkv"))
     with GeminiEmulator(
         EmulatorConfig(batch_pending_s=0.2, batch_running_s=0.3, file_processing_s=0.1)
     ) as emulator:
         _point_at(monkeypatch, emulator)
-        settings = _settings(source, dest, transport="files", max_chunk_seconds=60)
+        settings = _settings(source, dest, transport="files", max_chunk_seconds=120)
         summary = run_job(settings, DT, store=store)
         stats = emulator.stats()
         log = emulator.recorded_requests()
@@ -79,8 +80,8 @@ def test_files_api_transport_uploads_collects_and_cleans_up(loaded, samples, mon
     assert stats["batch_jobs_created"] == 2  # one per model
     creates = [r for r in log if r["path"].endswith(":batchGenerateContent")]
     assert sorted(c["path"].rsplit("/", 1)[-1] for c in creates) == [
-        "gemini-2.5-flash-lite:batchGenerateContent",
-        "gemini-2.5-flash:batchGenerateContent",
+        "gemini-3.5-flash-lite:batchGenerateContent",
+        "gemini-3.8-flash:batchGenerateContent",
     ]
     assert all(c["body"]["batch"]["inputConfig"]["fileName"].startswith("files/") for c in creates)
     # every uploaded chunk and JSONL was deleted after collection; only each job's results file remains
@@ -90,7 +91,7 @@ def test_files_api_transport_uploads_collects_and_cleans_up(loaded, samples, mon
     sounds = [r for r in requests if r["request_key"].endswith("-sound")]
     assert "scenes_b.mkv" in {r["source_uri"].rsplit("/", 1)[-1] for r in sounds}
     assert all(r["source_uri"].endswith((".mkv", ".webm")) for r in sounds)  # videos only
-    assert {r["model"] for r in sounds} == {"gemini-2.5-flash-lite"}
+    assert {r["model"] for r in sounds} == {"gemini-3.5-flash-lite"}
 
 
 def test_fault_mix_loses_no_item_and_creates_one_job(loaded, monkeypatch) -> None:  # noqa: ANN001

@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 
+from pipeline.catalog import price_table
 from pipeline.config import Settings
 from pipeline.errors import BudgetExceededError
 from pipeline.runner import RunSummary, run_job
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
+from pipeline.tasks import DESCRIBE
 
 pytestmark = pytest.mark.e2e
 DT = date(2026, 11, 10)
@@ -107,7 +109,7 @@ def test_bad_files_fail_with_a_reason_and_the_rest_goes_on(first_run) -> None:  
     annotated = {r["source_uri"].rsplit("/", 1)[-1] for r in tables["annotations"]}
     assert annotated == {f.name for f in truth.files.values() if f.expected_status == "ok"}
     assert all(
-        r["tags"] and r["summary"] and r["task_version"] == "describe-v1" for r in tables["annotations"]
+        r["tags"] and r["summary"] and r["task_version"] == DESCRIBE.version for r in tables["annotations"]
     )
     assert isinstance(summary, RunSummary) and summary.items_failed == len(
         [f for f in truth.files.values() if f.expected_status == "failed"]
@@ -122,12 +124,15 @@ def test_costs_add_up_exactly(first_run) -> None:  # noqa: ANN001
     assert sum((m["cost_usd"] for m in tables["media"]), Decimal(0)) == request_total
     assert run["requests"] == len(tables["requests"])
     assert all(r["mode"] == "batch" and r["batch_job"] and r["status"] == "ok" for r in tables["requests"])
-    assert run["estimated_cost_usd"] > 0 and run["price_table_version"] == "2026-03"
+    assert run["estimated_cost_usd"] > 0 and run["price_table_version"] == price_table().version
+    assert run["estimated_cost_upper_usd"] >= run["estimated_cost_usd"]
 
 
 def test_a_videos_sound_is_asked_of_the_cheaper_audio_model(first_run) -> None:  # noqa: ANN001
-    """describe sends each video chunk's picture to the run's model and its sound to flash-lite."""
+    """describe sends each video chunk's picture to the run's model and its sound to Flash-Lite (the
+    sample videos' 75-100 s chunks are long enough for the split to be the cheaper plan)."""
     settings, _, _, tables = first_run
+    audio_model = DESCRIBE.prepare_defaults["audio_model"]
     media = {r["source_uri"]: r for r in tables["media"] if r["status"] == "ok"}
     requests = _by_name(tables["requests"])
     for uri, row in media.items():
@@ -140,7 +145,8 @@ def test_a_videos_sound_is_asked_of_the_cheaper_audio_model(first_run) -> None: 
         assert len(pictures) == len(sounds) == row["chunks"] and len(rows) == 2 * row["chunks"]
         assert all(r["model"] == settings.model and r["prompt_tokens_video"] > 0 for r in pictures)
         assert all(r["prompt_tokens_audio"] == 0 for r in pictures)
-        assert all(r["model"] == "gemini-2.5-flash-lite" and r["prompt_tokens_audio"] > 0 for r in sounds)
+        assert all(r["model"] == audio_model and r["prompt_tokens_audio"] > 0 for r in sounds)
+        assert all(r["thinking_level"] == "MINIMAL" for r in sounds)
         assert all(r["prompt_tokens_video"] == 0 for r in sounds)
         # one chunk's two halves cover the same span of the source
         assert sorted((r["chunk_start_s"], r["chunk_index"]) for r in pictures) == sorted(
@@ -149,8 +155,9 @@ def test_a_videos_sound_is_asked_of_the_cheaper_audio_model(first_run) -> None: 
 
 
 def test_the_pre_flight_estimate_is_within_5_percent_of_the_billed_prompt(first_run, samples) -> None:  # noqa: ANN001
-    """`plan` (no model call) against what the emulator billed, per source and modality. Output tokens
-    are the model's to choose: the estimate assumes 400 per request, on the high side on purpose."""
+    """`plan` (no model call) against what the emulator billed, per source and modality (the hand-worked
+    cases in tests/documented_cases.py hold both to the documentation; this holds them to each other on
+    real files). Answer and thought tokens are the model's to choose: their upper bound holds."""
     from pipeline.media import plan_for_run, probe
     from pipeline.tasks import get_task
 
@@ -168,7 +175,7 @@ def test_the_pre_flight_estimate_is_within_5_percent_of_the_billed_prompt(first_
             paid = sum(r[f"prompt_tokens_{modality}"] for r in billed[name])
             wanted = getattr(estimate, modality)
             assert abs(wanted - paid) <= 0.05 * max(paid, 1), (name, modality, wanted, paid)
-        assert estimate.output >= sum(r["output_tokens"] for r in billed[name])
+        assert estimate.output_max >= sum(r["output_tokens"] for r in billed[name])
 
 
 def test_rerun_reuses_answers_and_pays_nothing(first_run, services) -> None:  # noqa: ANN001

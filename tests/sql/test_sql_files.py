@@ -97,7 +97,7 @@ def test_every_query_runs_and_cost_per_media_hour_matches_python(dataset) -> Non
 def _ddl_columns(text: str) -> tuple[str, list[tuple[str, str]]]:
     match = re.search(r"CREATE EXTERNAL TABLE IF NOT EXISTS ([\w.]+) \((.*?)\n\)\nPARTITIONED BY", text, re.S)
     assert match, "no CREATE EXTERNAL TABLE ... PARTITIONED BY"
-    columns = re.findall(r"^\s*`(\w+)`\s+([\w<>(),]+?),?$", match.group(2), re.M)
+    columns = re.findall(r"^\s*`(\w+)`\s+([\w<>(),:]+?),?$", match.group(2), re.M)
     return match.group(1), columns
 
 
@@ -129,6 +129,9 @@ def test_athena_types_are_what_athena_reads_from_our_parquet() -> None:
     assert athena_type(pa.decimal128(18, 9)) == "decimal(18,9)"
     assert athena_type(pa.list_(pa.int32())) == "array<int>"
     assert athena_type(pa.timestamp("us", tz="UTC")) == "timestamp"
+    assert athena_type(pa.list_(pa.struct([("mode", pa.string()), ("p99_ms", pa.int64())]))) == (
+        "array<struct<mode:string,p99_ms:bigint>>"
+    )
 
 
 def test_every_column_is_in_the_data_dictionary() -> None:
