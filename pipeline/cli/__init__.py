@@ -338,5 +338,14 @@ def _register_report() -> None:
 _register_report()
 
 
+def _register_live_check() -> None:
+    from pipeline.cli.live_check import live_check
+
+    app.command(name="live-check")(live_check)
+
+
+_register_live_check()
+
+
 if __name__ == "__main__":
     app()
