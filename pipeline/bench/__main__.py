@@ -1,4 +1,5 @@
-"""python -m pipeline.bench [--duration S] [--size WxH] [--big-mb N] [--out bench-results.json]
+"""python -m pipeline.bench [--duration S] [--size WxH] [--big-mb N] [--skip-gemini] [--skip-estimate]
+[--out bench-results.json]
 
 Prints metric / measured / target / PASS-FAIL, writes the results as JSON, exits 1 when a target fails."""
 
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.bench.estimate import NightSize
 from pipeline.bench.run import BenchConfig, format_table, run_bench
 from pipeline.bench.sources import SourceSpec, default_cache_dir
 
@@ -27,6 +29,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--repeat", type=int, default=1, help="best of N runs for the decode floor and prepares")
     p.add_argument("--skip-gemini", action="store_true", help="skip the Gemini-stage benchmark (~3 min)")
+    p.add_argument(
+        "--skip-estimate", action="store_true", help="skip the estimate-vs-bill benchmark (~1.5 min)"
+    )
+    p.add_argument(
+        "--estimate-night",
+        type=NightSize.parse,
+        default=NightSize(),
+        metavar="IMAGES,VIDEOS,AUDIOS",
+        help="files per night of the estimate benchmark (default 24,6,4)",
+    )
     p.add_argument("--out", type=Path, default=Path("bench-results.json"))
     return p.parse_args(argv)
 
@@ -49,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.bench.gemini import run_gemini_bench
 
         rows += run_gemini_bench(log)
+    if not args.skip_estimate:
+        from pipeline.bench.estimate import run_estimate_bench
+
+        estimate_rows, details["estimate"] = run_estimate_bench(log, args.estimate_night)
+        rows += estimate_rows
     table = format_table(rows)
     print()
     print(table)
@@ -61,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 "unit": r.unit,
                 "target": r.target,
                 "at_most": r.at_most,
+                "tolerance": r.tolerance,
                 "passed": r.passed,
                 "note": r.note,
             }  # fmt: skip

@@ -19,10 +19,13 @@ from google.genai import types
 from PIL import Image
 
 from pipeline.bench.run import Row
+from pipeline.catalog import default_run_model
 from pipeline.gemini import sync
 from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
 from pipeline.gemini.requests import ChunkRequest, generation_config
 from pipeline.tasks import DESCRIBE
+
+MODEL = default_run_model()
 
 FAULT_MIX = {
     "http_429": 0.04,
@@ -53,14 +56,11 @@ def sync_throughput(
         requests = [
             ChunkRequest(f"r{i}", "bench://image", 0, 0.0, 0.0, "image/jpeg", data, 300) for i in range(n)
         ]
-        config = generation_config(DESCRIBE, media_resolution="MEDIA_RESOLUTION_LOW", max_output_tokens=1024)
+        config = generation_config(DESCRIBE, MODEL, media_resolution="MEDIA_RESOLUTION_LOW")
         started = time.monotonic()
         outcomes = sync.run_sync(
-            client,
-            model="gemini-2.5-flash",
-            task=DESCRIBE,
-            requests=requests,
-            config=config,
+            sync.SyncCall(client, MODEL, DESCRIBE, config),
+            requests,
             policy=sync.SyncPolicy(concurrency=concurrency, rpm=rpm),
         )
         elapsed = time.monotonic() - started
@@ -92,7 +92,7 @@ def sync_throughput(
 
 def fault_mix(media_dir: Path | None = None) -> list[Row]:
     """The whole job on sample media under the fault mix: every item gets a row, one batch job per model
-    (describe sends a video's sound to flash-lite)."""
+    (describe sends a video's sound to its audio model where that is cheaper)."""
     from pipeline.cli.demo import upload_media
     from pipeline.config import Settings
     from pipeline.embedded import embedded_services

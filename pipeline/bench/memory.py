@@ -34,21 +34,13 @@ def own_peak_mb() -> float:
 
 
 def main(src: str, out_dir: str) -> dict:
-    from pipeline.media import plan_media, prepare_media, probe
+    from pipeline.media import plan_for_run, prepare_media, probe
+    from pipeline.tasks import DESCRIBE
 
     settings = Settings()
     start = time.perf_counter()
     result = probe(src)
-    plan = plan_media(
-        src,
-        result,
-        settings=settings.prepare_settings(),
-        model=settings.model,
-        max_chunk_seconds=settings.max_chunk_seconds,
-        overlap_s=settings.overlap_seconds,
-        prompt_text="Describe the attached media.",
-        max_output_tokens=settings.max_output_tokens,
-    )
+    plan = plan_for_run(src, result, settings, DESCRIBE)
     chunks = prepare_media(src, plan, result, out_dir)
     own = own_peak_mb()
     child = _mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)

@@ -12,11 +12,10 @@ from google.genai import types
 
 from pipeline.cost import Usage, request_cost
 from pipeline.gemini.requests import ChunkRequest, contents, generation_config, model_for
-from pipeline.models import PreparedChunk, PrepareSettings
+from pipeline.models import PreparedChunk, PrepareSettings, Track
 from pipeline.tasks import Task
 
 HOUR_S = 3600.0
-MAX_OUTPUT_TOKENS = 4096
 
 
 @dataclass(frozen=True)
@@ -39,21 +38,31 @@ class Billed:
         return (u.prompt_total + u.output + u.thoughts) * HOUR_S / self.media_s
 
     def usd_per_hour(self, *, batch: bool) -> float:
-        usd = sum(float(request_cost(m, u, batch=batch)[0]) for m, u in self.by_model.items())
-        return usd * HOUR_S / self.media_s
+        return sum(self.usd_per_hour_by_model(batch=batch).values())
+
+    def usd_per_hour_by_model(self, *, batch: bool) -> dict[str, float]:
+        """USD per media hour of each model's requests, at today's price window."""
+        tier = "batch" if batch else "standard"
+        return {
+            m: float(request_cost(m, u, tier=tier)[0]) * HOUR_S / self.media_s
+            for m, u in self.by_model.items()
+        }
+
+    def per_media_second(self, field: str) -> float:
+        """Billed tokens of one kind (a Usage field, e.g. "video") per media second."""
+        return getattr(self.usage, field) / self.media_s
 
 
 def _add(a: Usage, b: Usage) -> Usage:
     return Usage(**{k: getattr(a, k) + getattr(b, k) for k in Usage.model_fields})
 
 
-def _config(task: Task, media_resolution: str | None) -> types.GenerateContentConfig:
+def _config(task: Task, model: str) -> types.GenerateContentConfig:
+    """The naive request: the model's default media resolution and thinking, JSON answers."""
     return types.GenerateContentConfig(
         response_mime_type="application/json",
-        response_schema=task.response_model,
-        media_resolution=types.MediaResolution(media_resolution) if media_resolution else None,
-        max_output_tokens=MAX_OUTPUT_TOKENS,
-        temperature=0.0,
+        response_json_schema=task.response_model.model_json_schema(),
+        max_output_tokens=task.generation_for(model).max_output_tokens,
     )
 
 
@@ -69,11 +78,11 @@ def bill_prepared(
     """Send every prepared chunk inline as the pipeline builds it (pipeline.gemini.requests): the plan's
     frame rate and media resolution, a split video's sound to the plan's audio model."""
     by_model: dict[str, Usage] = {}
-    config = generation_config(
-        task, media_resolution=settings.media_resolution, max_output_tokens=MAX_OUTPUT_TOKENS
-    )
     for chunk in chunks:
         to = model_for(chunk.track, settings, model)
+        config = generation_config(
+            task, to, media_resolution=settings.media_resolution, sound=chunk.track is Track.SOUND
+        )
         request = ChunkRequest(
             key=f"c{chunk.index}-{chunk.track.value}",
             source_uri="bench",
@@ -85,8 +94,11 @@ def bill_prepared(
             video_fps=settings.video_fps,
             model=to,
             track=chunk.track,
+            media_resolution=settings.media_resolution,
         )
-        response = client.models.generate_content(model=to, contents=contents(task, request), config=config)
+        response = client.models.generate_content(
+            model=to, contents=contents(task, request, to), config=config
+        )
         by_model[to] = _add(by_model.get(to, Usage()), Usage.from_usage_metadata(response.usage_metadata))
     return Billed(media_s=media_s, requests=len(chunks), by_model=by_model)
 
@@ -103,7 +115,7 @@ def bill_naive(client: genai.Client, model: str, task: Task, clip: Path, media_s
     response = client.models.generate_content(
         model=model,
         contents=[types.Content(role="user", parts=[part, types.Part.from_text(text=task.prompt)])],
-        config=_config(task, None),
+        config=_config(task, model),
     )
     return Billed(
         media_s=media_s, requests=1, by_model={model: Usage.from_usage_metadata(response.usage_metadata)}
