@@ -127,13 +127,12 @@ def _local_or_s3(src: str, workdir: Path) -> tuple[Path, str]:
 
 def _answer_sizes(settings: Any, task: Any) -> Any:
     """Answer and thought sizes from the destination's history when it can be read, else the prior."""
-    from pipeline.catalog import utc_today
     from pipeline.errors import PipelineError
     from pipeline.estimate import AnswerSizeModel, answer_size_model
     from pipeline.storage import S3Location, S3Store
 
     try:
-        return answer_size_model(S3Store(), S3Location.parse(settings.dest), task, before=utc_today())
+        return answer_size_model(S3Store(), S3Location.parse(settings.dest), task)
     except (PipelineError, OSError) as exc:
         sizes = AnswerSizeModel(prior=task.answer_prior)
         sizes.described = f"prior (no history read from {settings.dest}: {type(exc).__name__})"
@@ -158,8 +157,9 @@ def _plan_one(src: str, workdir: Path, *, history: bool = False) -> tuple[Any, A
     except (MediaError, ConfigError) as exc:
         _fail(str(exc), 2)
     tier, today = tier_for_mode(settings.mode), utc_today()
-    plan.estimated_cost_usd = float(plan_cost(settings.model, plan, tier=tier, on=today))
-    plan.estimated_cost_upper_usd = float(plan_cost(settings.model, plan, tier=tier, on=today, upper=True))
+    priced = dict(tier=tier, on=today, answered_by=sizes.answered_by)
+    plan.estimated_cost_usd = float(plan_cost(settings.model, plan, **priced))
+    plan.estimated_cost_upper_usd = float(plan_cost(settings.model, plan, upper=True, **priced))
     return settings, result, plan, path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -115,13 +116,22 @@ def estimate_cost(
 
 
 def plan_cost(
-    model: str, plan: MediaPlan, *, tier: ServiceTier, on: date | None = None, upper: bool = False
+    model: str,
+    plan: MediaPlan,
+    *,
+    tier: ServiceTier,
+    on: date | None = None,
+    upper: bool = False,
+    answered_by: Mapping[str, str] | None = None,
 ) -> Decimal:
     """A source's pre-flight USD: its requests to the run's model, plus its sound requests to the
-    plan's audio model when the sound is split off."""
-    cost = estimate_cost(model, plan.estimate, tier=tier, on=on, upper=upper)
+    plan's audio model when the sound is split off; each priced at the model expected to answer it
+    (`answered_by`: the service routed the model's recent requests to another)."""
+    routes = answered_by or {}
+    cost = estimate_cost(routes.get(model, model), plan.estimate, tier=tier, on=on, upper=upper)
     if plan.sound_estimate is not None and plan.settings.audio_model is not None:
-        cost += estimate_cost(plan.settings.audio_model, plan.sound_estimate, tier=tier, on=on, upper=upper)
+        sound = plan.settings.audio_model
+        cost += estimate_cost(routes.get(sound, sound), plan.sound_estimate, tier=tier, on=on, upper=upper)
     return cost
 
 

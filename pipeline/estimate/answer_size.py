@@ -12,7 +12,7 @@ level stand in (`source="prior"`).
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -57,6 +57,7 @@ class HistoryRow:
     seconds: float
     output_tokens: int
     thought_tokens: int
+    billed_model: str | None = None  # the model that answered (the service's routing)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class AnswerSizeModel(BaseModel):
 
     prior: AnswerPrior = Field(default_factory=AnswerPrior)
     fitted: dict[str, KindSizes] = Field(default_factory=dict)  # "model|kind|thinking" -> sizes
+    # model asked -> the model that answered most of its recent requests, where that is another one
+    answered_by: dict[str, str] = Field(default_factory=dict)
     described: str = "prior: no billed requests of this task version yet"
 
     model_config = {"arbitrary_types_allowed": True}
@@ -130,7 +133,21 @@ def fit(rows: Iterable[HistoryRow], prior: AnswerPrior, described: str) -> Answe
         fitted[key] = KindSizes(
             output=out, output_max=out_max, thoughts=thought, thoughts_max=thought_max, requests=len(group)
         )
-    return AnswerSizeModel(prior=prior, fitted=fitted, described=described)
+    return AnswerSizeModel(prior=prior, fitted=fitted, answered_by=_routes(rows), described=described)
+
+
+def _routes(rows: Iterable[HistoryRow]) -> dict[str, str]:
+    """Models whose recent requests were mostly answered by another model: the estimate prices them
+    at the model that will most likely answer again."""
+    answered: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        answered[row.model][row.billed_model or row.model] += 1
+    routes = {}
+    for model, counts in answered.items():
+        top, n = counts.most_common(1)[0]
+        if top != model and n * 2 > sum(counts.values()):
+            routes[model] = top
+    return routes
 
 
 def _line(values: list[float], seconds: list[float]) -> tuple[SizeRule, SizeRule]:

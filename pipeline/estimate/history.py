@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pipeline.estimate.answer_size import AnswerSizeModel, HistoryRow, RequestKind, fit
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
@@ -29,11 +27,11 @@ def request_kind(row: dict) -> RequestKind | None:
     return None
 
 
-def history_rows(
-    store: S3Store, dest: S3Location, task: Task, before: date
-) -> tuple[list[HistoryRow], list[str]]:
-    """First attempts billed by runs of `task.version` on the latest committed dates up to `before`."""
-    dates = [d for d in committed_dates(store, dest) if d <= before.isoformat()][-HISTORY_DATES:]
+def history_rows(store: S3Store, dest: S3Location, task: Task) -> tuple[list[HistoryRow], list[str]]:
+    """First attempts billed by runs of `task.version` on the latest committed dates. Latest by date,
+    whatever the date of the run being planned: a backfill of an old date learns from the newest
+    answers, which are the ones the model writes today."""
+    dates = committed_dates(store, dest)[-HISTORY_DATES:]
     rows: list[HistoryRow] = []
     for dt in dates:
         runs = {
@@ -63,14 +61,15 @@ def history_rows(
                     seconds=max(0.0, end - start),
                     output_tokens=int(r.get("output_tokens") or 0),
                     thought_tokens=int(r.get("thought_tokens") or 0),
+                    billed_model=r.get("billed_model"),
                 )
             )
     return rows, dates
 
 
-def answer_size_model(store: S3Store, dest: S3Location, task: Task, before: date) -> AnswerSizeModel:
-    """The estimator for a run of `task` on date `before`: fitted on its history, the prior otherwise."""
-    rows, dates = history_rows(store, dest, task, before)
+def answer_size_model(store: S3Store, dest: S3Location, task: Task) -> AnswerSizeModel:
+    """The estimator for a run of `task`: fitted on its history, the prior otherwise."""
+    rows, dates = history_rows(store, dest, task)
     if not rows:
         return AnswerSizeModel(prior=task.answer_prior)
     described = (

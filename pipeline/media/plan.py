@@ -236,7 +236,10 @@ def plan_media(
         whole = settings.model_copy(update={"audio_model": None})
         estimate, _ = estimate_requests(chunks, probe, whole, model, shape)
         unsplit = plan.model_copy(update={"settings": whole, "estimate": estimate, "sound_estimate": None})
-        if plan_cost(model, unsplit, tier="batch") <= plan_cost(model, plan, tier="batch"):
+        routes = sizes.answered_by
+        if plan_cost(model, unsplit, tier="batch", answered_by=routes) <= plan_cost(
+            model, plan, tier="batch", answered_by=routes
+        ):
             return unsplit
     return plan
 

@@ -91,8 +91,9 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str], sizes: An
         item.fail("plan", exc.reason, str(exc))
         return
     tier = tier_for_mode(s.mode)
-    expected = plan_cost(s.model, item.plan, tier=tier, on=ctx.today)
-    upper = plan_cost(s.model, item.plan, tier=tier, on=ctx.today, upper=True)
+    routes = sizes.answered_by
+    expected = plan_cost(s.model, item.plan, tier=tier, on=ctx.today, answered_by=routes)
+    upper = plan_cost(s.model, item.plan, tier=tier, on=ctx.today, upper=True, answered_by=routes)
     item.plan.estimated_cost_usd, item.plan.estimated_cost_upper_usd = float(expected), float(upper)
     item.estimated_cost_usd, item.estimated_cost_upper_usd = str(expected), str(upper)
 
@@ -111,7 +112,7 @@ def stage_plan(ctx: RunContext, connection: GeminiConnection | None = None) -> R
     service and the estimate against the budget. A dry run, or a date with nothing to send, needs no
     Gemini credentials."""
     manifest = ctx.load()
-    sizes = answer_size_model(ctx.store, ctx.dest, ctx.task, before=ctx.dt)
+    sizes = answer_size_model(ctx.store, ctx.dest, ctx.task)
     manifest.estimate_basis = sizes.described
     seen: dict[str, str] = {}
     todo = [i for i in manifest.items if i.status == ItemStatus.OK]
@@ -125,6 +126,11 @@ def stage_plan(ctx: RunContext, connection: GeminiConnection | None = None) -> R
         sum((Decimal(i.estimated_cost_upper_usd) for i in active), Decimal(0))
     )
     ctx.progress.note(f"answer and thought tokens estimated from {sizes.described}")
+    for asked, answering in sizes.answered_by.items():
+        manifest.note(
+            f"requests to {asked} were mostly answered by {answering} in recent runs: the estimate "
+            f"prices them at {answering}'s rates"
+        )
     for warning in catalog_warnings(planned_models(manifest), ctx.today):
         manifest.note(warning)
         ctx.progress.note(f"WARNING: {warning}")

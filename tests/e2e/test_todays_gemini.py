@@ -172,6 +172,12 @@ def test_a_routed_request_records_and_pays_the_model_that_answered(services, buc
     assert run["routed_requests"] == 3 == summary.routed_requests
     assert run["routed"] == [{"requested": "gemini-3.6-flash", "answered": "gemini-3.8-flash", "requests": 3}]
     assert emu.stats()["routed"] == {"gemini-3.6-flash->gemini-3.8-flash": 3}
+    # the next night's estimate expects the routing and prices at the answering model's rates
+    nxt = DT.replace(day=DT.day + 1)
+    store.put_bytes(S3Location.parse(f"{source}/dt={nxt.isoformat()}/img9.png"), _png(320, 240, (90, 90, 20)))
+    second = run_job(_settings(source, dest, model="gemini-3.6-flash"), nxt, store=store, connection=conn)
+    assert any("mostly answered by gemini-3.8-flash" in w for w in second.warnings)
+    assert abs(float(second.estimated_cost_usd) / float(second.cost_usd) - 1) < 0.5
 
 
 def test_tokens_of_media_made_here_match_the_hand_computed_counts(

@@ -49,3 +49,11 @@ def test_what_each_requests_row_carried() -> None:
     assert request_kind({"request_key": "abc-c000", "prompt_tokens_video": 700}) == "video"
     assert request_kind({"request_key": "abc-c000", "prompt_tokens_audio": 320}) == "audio"
     assert request_kind({"request_key": "prompt-cache"}) is None
+
+
+def test_a_model_recently_answered_by_another_is_priced_as_that_one() -> None:
+    routed = [HistoryRow("gemini-3.6-flash", "image", "LOW", 0.0, 120, 300, "gemini-3.8-flash")] * 3
+    direct = [HistoryRow("gemini-3.6-flash", "image", "LOW", 0.0, 120, 300, "gemini-3.6-flash")]
+    assert fit(routed + direct, AnswerPrior(), "t").answered_by == {"gemini-3.6-flash": "gemini-3.8-flash"}
+    # half and half is not "mostly": the model asked prices it
+    assert fit(routed[:1] + direct, AnswerPrior(), "t").answered_by == {}
