@@ -57,12 +57,11 @@ def _add(a: Usage, b: Usage) -> Usage:
     return Usage(**{k: getattr(a, k) + getattr(b, k) for k in Usage.model_fields})
 
 
-def _config(task: Task, model: str) -> types.GenerateContentConfig:
-    """The naive request: the model's default media resolution and thinking, JSON answers."""
+def _config(task: Task) -> types.GenerateContentConfig:
+    """The naive request: the model's default media resolution, thinking and output cap; JSON answers."""
     return types.GenerateContentConfig(
         response_mime_type="application/json",
         response_json_schema=task.response_model.model_json_schema(),
-        max_output_tokens=task.generation_for(model).max_output_tokens,
     )
 
 
@@ -115,7 +114,7 @@ def bill_naive(client: genai.Client, model: str, task: Task, clip: Path, media_s
     response = client.models.generate_content(
         model=model,
         contents=[types.Content(role="user", parts=[part, types.Part.from_text(text=task.prompt)])],
-        config=_config(task, model),
+        config=_config(task),
     )
     return Billed(
         media_s=media_s, requests=1, by_model={model: Usage.from_usage_metadata(response.usage_metadata)}

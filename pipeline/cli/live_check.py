@@ -7,31 +7,20 @@ import json
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.catalog import model_info
 from pipeline.cli.render import console
-from pipeline.config import Settings
-from pipeline.errors import ConfigError, MediaError
-from pipeline.gemini.client import GeminiConnection, make_client
-from pipeline.gemini.live_check import (
-    CHECKS,
-    CostEstimate,
-    LiveCheck,
-    Row,
-    Target,
-    Verdict,
-    counts,
-    exit_code,
-    summary_line,
-)
-from pipeline.tasks import DESCRIBE
 
+if TYPE_CHECKING:  # google-genai, ffmpeg helpers and the planner load only when the command runs
+    from pipeline.gemini.live_check import CostEstimate, Row, Target
+
+# The checks' names for the help text; the same tuple as pipeline.gemini.live_check.CHECKS (a test
+# holds them equal), spelled here so that `media-pipeline --help` does not import the SDK.
+CHECK_NAMES = ("models", "tokens", "thinking", "routing", "sampling", "cache")
 _VERDICT_STYLE = {"MATCH": "green", "DIFF": "bold red", "INFO": "cyan"}
 # What the checks of the default models cost at most (README); pricier models are told before paying.
 MEANT_TO_COST_USD = 0.05
@@ -41,7 +30,9 @@ def live_check(
     checks: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="CHECK", help=f"checks to run: {', '.join(CHECKS)} (default: all)", show_default=False
+            metavar="CHECK",
+            help=f"checks to run: {', '.join(CHECK_NAMES)} (default: all)",
+            show_default=False,
         ),
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help="run model (default: the settings')")] = None,
@@ -56,6 +47,10 @@ def live_check(
     GOOGLE_GEMINI_BASE_URL: e.g. the emulator) and checks that it serves, bills, thinks, routes and
     caches as pipeline/catalog says. Exit 0: every compared row matches, 1: a row differs, 2: a
     configuration error."""
+    from pipeline.errors import ConfigError, MediaError
+    from pipeline.gemini.client import GeminiConnection, make_client
+    from pipeline.gemini.live_check import CHECKS, LiveCheck, exit_code
+
     # In --json mode stdout carries the JSON alone; what is said on the way goes to stderr.
     say = Console(stderr=True) if as_json else console
     unknown = [c for c in checks or () if c not in CHECKS]
@@ -104,6 +99,14 @@ def live_check(
 
 def _target(model: str | None, audio_model: str | None) -> Target:
     """The models under check; a model id the catalog does not know is a configuration error."""
+    from pydantic import ValidationError
+
+    from pipeline.catalog import model_info
+    from pipeline.config import Settings
+    from pipeline.errors import ConfigError
+    from pipeline.gemini.live_check import Target
+    from pipeline.tasks import DESCRIBE
+
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -131,6 +134,8 @@ def _estimate_line(estimate: CostEstimate) -> str:
 
 
 def _document(where: str, target: Target, estimate: CostEstimate, rows: list[Row], code: int) -> dict:
+    from pipeline.gemini.live_check import counts
+
     return {
         "service": where,
         "model": target.model,
@@ -143,6 +148,8 @@ def _document(where: str, target: Target, estimate: CostEstimate, rows: list[Row
 
 
 def _render(rows: list[Row]) -> None:
+    from pipeline.gemini.live_check import Verdict, summary_line
+
     table = Table(title="live check: catalog (expected) vs service (observed)")
     for column in ("check", "case", "expected", "observed", "verdict"):
         table.add_column(column, justify="right" if column in ("expected", "observed") else "left")

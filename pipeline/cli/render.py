@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.runner import RunSummary
+if TYPE_CHECKING:  # the runner pulls in pandas and Great Expectations: `plan` needs neither
+    from pipeline.runner import RunSummary
 
 console = Console(stderr=False)
 

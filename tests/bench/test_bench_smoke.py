@@ -1,12 +1,12 @@
-"""The benchmark script runs end to end on a tiny source (machinery only: no timing asserts), and the
-estimate benchmark on two tiny nights."""
+"""The benchmark script runs end to end on a tiny source (machinery only: no timing asserts); its
+estimate rows run in tests/e2e/test_estimate_accuracy.py."""
 
 from __future__ import annotations
 
 import json
 
 from pipeline.bench.__main__ import main, parse_args
-from pipeline.bench.estimate import NightSize, run_estimate_bench
+from pipeline.bench.estimate import NightSize
 from pipeline.bench.run import Row, format_table
 from pipeline.catalog import default_run_model
 
@@ -37,27 +37,6 @@ def test_bench_runs_on_a_tiny_source(tmp_path):
     model = default_run_model()
     for scenario in ("scenario_a", "scenario_b", "naive"):
         assert set(doc["details"]["usage"]["by_model"][scenario]) == {model}
-
-
-def test_estimate_bench_on_two_tiny_nights():
-    rows, details = run_estimate_bench(lambda _msg: None, NightSize(images=6, videos=2, audios=1))
-    first, second = details["nights"]
-    assert first["estimate_basis"].startswith("prior")
-    assert second["estimate_basis"].startswith("history")
-    for night in (first, second):
-        assert night["status"] == "succeeded" and night["items_ok"] == night["uploaded"] == 9
-        assert night["billed_usd"] > 0 and night["upper_usd"] >= night["expected_usd"] > 0
-    metrics = {r.metric: r for r in rows}
-    assert set(metrics) == {
-        "estimate expected / billed, first night",
-        "estimate upper bound / billed, first night",
-        "estimate expected / billed, second night",
-        "estimate upper bound / billed, second night",
-    }
-    row = metrics["estimate expected / billed, second night"]
-    assert (row.target, row.tolerance) == (1.0, 0.10)
-    assert row.measured == second["expected_usd"] / second["billed_usd"]
-    assert second["estimate_basis"] in row.note
 
 
 def test_estimate_flags():

@@ -59,7 +59,7 @@ def test_demo_on_every_fixture_file(tmp_path: Path) -> None:
 
 def _long_video(path: Path, seconds: int) -> Path:
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=320x180:r=5:d={seconds}",
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=160x90:r=2:d={seconds}",
          "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=16000:duration={seconds}",
          "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path)],
         check=True, timeout=120,
@@ -69,10 +69,10 @@ def _long_video(path: Path, seconds: int) -> Path:
 
 def test_plan_json_and_prepare(tmp_path: Path) -> None:
     # minutes of sound: describe asks Flash-Lite for it, its tokens estimated apart
-    long = _long_video(tmp_path / "talk.mp4", 240)
+    long = _long_video(tmp_path / "talk.mp4", 150)
     doc = json.loads(_cli("plan", str(long), "--json").stdout)
     assert doc["plan"]["settings"]["audio_model"] == "gemini-3.5-flash-lite"
-    assert doc["plan"]["estimate"]["audio"] == 0 and doc["plan"]["sound_estimate"]["audio"] == 240 * 32
+    assert doc["plan"]["estimate"]["audio"] == 0 and doc["plan"]["sound_estimate"]["audio"] == 150 * 32
     assert doc["plan"]["total_estimate"]["audio"] == doc["plan"]["sound_estimate"]["audio"]
     assert doc["plan"]["estimated_cost_upper_usd"] >= doc["plan"]["estimated_cost_usd"] > 0
 
