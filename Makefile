@@ -17,14 +17,18 @@ setup:
 demo: setup
 	$(BIN)/media-pipeline demo
 
+# One worker per core, a test file per worker at a time (module fixtures and the Airflow stacks stay
+# whole): the suite waits on servers and subprocesses more than it computes.
+PYTEST := $(BIN)/pytest -n auto --dist loadfile
+
 test: setup services test-tools
-	$(BIN)/pytest
+	$(PYTEST)
 
 test-fast: setup
-	$(BIN)/pytest -m "not e2e"
+	$(PYTEST) -m "not e2e"
 
 test-e2e: setup
-	$(BIN)/pytest -m e2e
+	$(PYTEST) -m e2e
 
 bench: setup
 	$(BIN)/python -m pipeline.bench
