@@ -4,7 +4,7 @@ discover -> plan (probe, chunks, estimate, budget guard) -> paying (dry-run gate
 -> prepare (ffmpeg, mapped over item groups) -> merge_prepared -> infer (Gemini batch, deferred)
 -> validate (stitch + pydantic) -> commit (tables + costs, Asset event).
 
-Wiring only: the work lives in the `pipeline` package (pipeline.runner stages, pipeline.airflow glue).
+Wiring only: the work lives in the `pipeline` package (pipeline.run stages, pipeline.airflow glue).
 S3 comes from the `aws_default` connection, Gemini from `gemini_default`; pools `ffmpeg` and
 `gemini_api` cap concurrent media work and Gemini calls (create them: see README "Operations").
 """
@@ -106,7 +106,7 @@ def media_pipeline():
 
     @task(execution_timeout=timedelta(minutes=30))
     def discover() -> int:
-        from pipeline.runner import stage_discover
+        from pipeline.discover import stage_discover
 
         return len(run_stage(stage_discover, get_current_context()).items)
 
@@ -114,8 +114,7 @@ def media_pipeline():
     def plan(_: int) -> dict:
         from pipeline.airflow.callbacks import budget_warning
         from pipeline.airflow.connections import gemini_connection
-        from pipeline.runner import stage_plan
-        from pipeline.runner.plan_stage import BUDGET_WARNING_SHARE
+        from pipeline.plan import BUDGET_WARNING_SHARE, stage_plan
 
         context = get_current_context()
         manifest = run_stage(lambda ctx: stage_plan(ctx, gemini_connection()), context)
@@ -161,7 +160,7 @@ def media_pipeline():
 
     @task(execution_timeout=timedelta(hours=1))
     def validate() -> None:
-        from pipeline.runner import stage_validate
+        from pipeline.validate import stage_validate
 
         run_stage(stage_validate, get_current_context())
 
@@ -169,7 +168,7 @@ def media_pipeline():
     def commit() -> dict:
         from pipeline.airflow.assets import event_extra
         from pipeline.airflow.callbacks import latency_alert
-        from pipeline.runner import stage_commit
+        from pipeline.commit import stage_commit
 
         context = get_current_context()
         summary = run_stage(stage_commit, context).model_dump(mode="json")

@@ -1,5 +1,5 @@
 """The project's error tree. Errors of boto3, ffmpeg and google-genai are translated into these at
-the boundary, so a caller (the runner, the Airflow layer) decides retry vs quarantine by class alone.
+the boundary, so a caller (a stage, the Airflow layer) decides retry vs quarantine by class alone.
 
 PipelineError
 ├── TerminalError                 no retry: fix the input or the configuration

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
@@ -161,3 +162,48 @@ class PreparedChunk(BaseModel):
     height: int | None = None
     has_audio: bool = False
     track: Track = Track.ALL
+
+
+class Usage(BaseModel):
+    """Billed tokens of one response, per modality (from `usage_metadata`)."""
+
+    text: int = 0
+    image: int = 0
+    video: int = 0
+    audio: int = 0
+    document: int = 0
+    cached: int = 0
+    cached_audio: int = 0
+    output: int = 0
+    thoughts: int = 0
+
+    @property
+    def prompt_total(self) -> int:
+        return self.text + self.image + self.video + self.audio + self.document
+
+    @classmethod
+    def from_usage_metadata(cls, meta: Any) -> Usage:
+        """Read a google-genai `GenerateContentResponseUsageMetadata` (or None)."""
+        if meta is None:
+            return cls()
+        by_modality: dict[str, int] = {}
+        for detail in meta.prompt_tokens_details or []:
+            name = str(getattr(detail.modality, "value", detail.modality) or "TEXT").upper()
+            by_modality[name] = by_modality.get(name, 0) + int(detail.token_count or 0)
+        if not by_modality and meta.prompt_token_count:
+            by_modality["TEXT"] = int(meta.prompt_token_count)
+        cached_audio = 0
+        for detail in meta.cache_tokens_details or []:
+            if str(getattr(detail.modality, "value", detail.modality)).upper() == "AUDIO":
+                cached_audio += int(detail.token_count or 0)
+        return cls(
+            text=by_modality.get("TEXT", 0),
+            image=by_modality.get("IMAGE", 0),
+            video=by_modality.get("VIDEO", 0),
+            audio=by_modality.get("AUDIO", 0),
+            document=by_modality.get("DOCUMENT", 0),
+            cached=int(meta.cached_content_token_count or 0),
+            cached_audio=cached_audio,
+            output=int(meta.candidates_token_count or 0),
+            thoughts=int(meta.thoughts_token_count or 0),
+        )

@@ -1,6 +1,6 @@
 """Token and price cases worked out BY HAND from the Gemini API documentation (each names its source).
 
-The estimator (pipeline.catalog / pipeline.cost / pipeline.media.plan) and the emulator must both meet
+The estimator (pipeline.catalog / pipeline.account / pipeline.plan.chunk_plan) and the emulator must both meet
 them. Nothing here is computed by the code under test: every number is the arithmetic in its comment,
 from the rule quoted from the page (read 2026-12-01; see pipeline/catalog/*.json for the full sources).
 """
@@ -94,7 +94,7 @@ class PriceCase:
     tier: str
     usd: Decimal
     source: str
-    usage: dict[str, int] = field(default_factory=dict)  # pipeline.cost.Usage fields
+    usage: dict[str, int] = field(default_factory=dict)  # pipeline.account.Usage fields
 
 
 M = 1_000_000

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pipeline.commit import RunSummary
 from pipeline.config import Settings
-from pipeline.runner import RunSummary, run_job
+from pipeline.run import run_job
 from pipeline.storage import S3Location, S3Store
 
 DT = date(2026, 11, 12)

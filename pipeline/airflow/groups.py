@@ -16,14 +16,13 @@ import math
 import socket
 from dataclasses import dataclass
 
-from pipeline.runner.context import RunContext
-from pipeline.runner.prepare_stage import prepare_item
-from pipeline.runner.state import ItemState, RunManifest
+from pipeline.prepare.stage import prepare_item
+from pipeline.run.context import RunContext
+from pipeline.run.state import ItemState, RunManifest
 from pipeline.storage import S3Location
 
 # Well below max_map_length (1024): each mapped task instance costs the scheduler a row and a process.
 DEFAULT_MAX_GROUPS = 64
-GROUP_RESULTS = ("groups", "prepare")
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def plan_groups(manifest: RunManifest, max_groups: int = DEFAULT_MAX_GROUPS) -> 
 
 
 def group_result_loc(ctx: RunContext, group_id: str) -> S3Location:
-    return ctx.staging.join(*GROUP_RESULTS, f"{group_id}.json")
+    return ctx.layout.group_result(ctx.run_id, "prepare", group_id)
 
 
 def worker_name() -> str:
@@ -111,8 +110,9 @@ def merge_groups(ctx: RunContext) -> RunManifest:
     covered, mark the stage done."""
     manifest = ctx.load()
     merged: set[int] = set()
-    for obj in ctx.store.list(ctx.staging.join(*GROUP_RESULTS)):
-        doc = ctx.store.get_json(S3Location(ctx.staging.bucket, obj["Key"]))
+    results = ctx.layout.group_results(ctx.run_id, "prepare")
+    for obj in ctx.store.list(results):
+        doc = ctx.store.get_json(S3Location(results.bucket, obj["Key"]))
         for index, state in doc["items"].items():
             position = int(index)
             current = manifest.items[position]

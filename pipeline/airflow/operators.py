@@ -1,7 +1,7 @@
 """GeminiBatchInferOperator: submit the run's Gemini batch jobs, free the worker slot while they run
 (deferring to GeminiBatchTrigger in the triggerer), then collect their results into the manifest.
 
-The pipeline does the work (`pipeline.runner.infer_stage.submit_batches` / `collect_batches`); this
+The pipeline does the work (`pipeline.infer.stage.submit_batches` / `collect_batches`); this
 class only maps it onto Airflow: connections in, deferral, and errors out. Submissions are recorded in
 the manifest before the task defers, so a retried task re-attaches to its jobs instead of paying twice.
 """
@@ -47,7 +47,7 @@ class GeminiBatchInferOperator(BaseOperator):
 
     def execute(self, context: Mapping[str, Any]) -> dict[str, Any] | None:
         from pipeline.airflow.triggers import GeminiBatchTrigger
-        from pipeline.runner.infer_stage import submit_batches
+        from pipeline.infer.stage import submit_batches
 
         ctx = run_context(context, self.aws_conn_id)
         try:
@@ -91,7 +91,7 @@ class GeminiBatchInferOperator(BaseOperator):
         return self._collect(context)
 
     def _collect(self, context: Mapping[str, Any]) -> dict[str, Any]:
-        from pipeline.runner.infer_stage import collect_batches
+        from pipeline.infer.stage import collect_batches
 
         ctx = run_context(context, self.aws_conn_id)
         try:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 HEAVY_MODULES = (
     "airflow.providers.amazon.aws.hooks.s3",
-    "pipeline.runner",
+    "pipeline.run",
     "pipeline.airflow.groups",
     "pipeline.validate.suites",
 )

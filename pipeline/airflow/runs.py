@@ -11,8 +11,8 @@ from pipeline.airflow.connections import AWS_CONN_ID, s3_store
 from pipeline.config import Settings
 from pipeline.errors import TerminalError
 
-if TYPE_CHECKING:  # the runner pulls in pyarrow and google-genai: import it when a task runs
-    from pipeline.runner import RunContext
+if TYPE_CHECKING:  # the run pulls in pyarrow and google-genai: import it when a task runs
+    from pipeline.run import RunContext
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ def settings_from(context: Mapping[str, Any]) -> Settings:
 
 def run_context(context: Mapping[str, Any], aws_conn_id: str = AWS_CONN_ID) -> RunContext:
     """The pipeline's RunContext for this DAG run, its S3 client from the Airflow AWS connection."""
-    from pipeline.runner import RunContext, run_id_from
+    from pipeline.run import RunContext, run_id_from
 
     dag_run = context["dag_run"]
     return RunContext(

@@ -70,8 +70,8 @@ class GeminiBatchTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from pipeline.errors import GeminiTransientError
-        from pipeline.gemini.batch import state_name
         from pipeline.gemini.client import translate_api_error
+        from pipeline.infer.batch import state_name
 
         states: dict[str, str] = dict.fromkeys(self.job_names, "JOB_STATE_UNKNOWN")
         try:

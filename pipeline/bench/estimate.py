@@ -1,6 +1,6 @@
 """The run's cost estimate against its bill (part of `make bench`), on two nights of similar content under
 one destination: the first night is estimated from the task's prior, the second from the first night's
-billed requests (pipeline.estimate). Both nights are the whole job (`run_job`) on the default settings,
+billed requests (pipeline.plan). Both nights are the whole job (`run_job`) on the default settings,
 against embedded S3 and the Gemini emulator; "billed" is the run's `cost_usd` (the sum of its
 `requests` rows), "expected" and "upper bound" are the run summary's estimate.
 
@@ -78,9 +78,10 @@ def run_nights(
     """Generate, upload and run each night in turn under one destination; one dict per night."""
     from pipeline.catalog import default_run_model
     from pipeline.cli.demo import upload_media
+    from pipeline.commit import RunSummary
     from pipeline.config import Settings
     from pipeline.embedded import embedded_services
-    from pipeline.runner import RunSummary, run_job
+    from pipeline.run import run_job
     from pipeline.samples import generate_night
     from pipeline.storage import S3Location, S3Store
 

@@ -20,9 +20,9 @@ from PIL import Image
 
 from pipeline.bench.run import Row
 from pipeline.catalog import default_run_model
-from pipeline.gemini import sync
 from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
-from pipeline.gemini.requests import ChunkRequest, generation_config
+from pipeline.infer import sync
+from pipeline.infer.requests import ChunkRequest, generation_config
 from pipeline.tasks import DESCRIBE
 
 MODEL = default_run_model()
@@ -96,7 +96,7 @@ def fault_mix(media_dir: Path | None = None) -> list[Row]:
     from pipeline.cli.demo import upload_media
     from pipeline.config import Settings
     from pipeline.embedded import embedded_services
-    from pipeline.runner import run_job
+    from pipeline.run import run_job
     from pipeline.samples import generate_samples
     from pipeline.storage import S3Location, S3Store
     from pipeline.tables import read_table

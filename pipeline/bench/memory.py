@@ -34,7 +34,9 @@ def own_peak_mb() -> float:
 
 
 def main(src: str, out_dir: str) -> dict:
-    from pipeline.media import plan_for_run, prepare_media, probe
+    from pipeline.media import probe
+    from pipeline.plan import plan_for_run
+    from pipeline.prepare import prepare_media
     from pipeline.tasks import DESCRIBE
 
     settings = Settings()

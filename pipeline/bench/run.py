@@ -24,8 +24,10 @@ from pipeline.bench import sources
 from pipeline.bench.tokens import Billed, bill_naive, bill_prepared
 from pipeline.catalog import default_run_model, token_rules
 from pipeline.config import Settings
-from pipeline.media import plan_for_run, prepare_media, probe
+from pipeline.media import probe
 from pipeline.models import MediaPlan, PreparedChunk, ProbeResult
+from pipeline.plan import plan_for_run
+from pipeline.prepare import prepare_media
 from pipeline.tasks import DESCRIBE, Task
 
 VISUAL_TASK = dataclasses.replace(

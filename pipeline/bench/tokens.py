@@ -1,5 +1,5 @@
 """Billed tokens and USD per media hour: prepared chunks vs a naive request, as the Gemini emulator bills
-them (the real google-genai SDK, `usage_metadata`), priced by pipeline.cost."""
+them (the real google-genai SDK, `usage_metadata`), priced by pipeline.account."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 from google import genai
 from google.genai import types
 
-from pipeline.cost import Usage, request_cost
-from pipeline.gemini.requests import ChunkRequest, contents, generation_config, model_for
+from pipeline.account import Usage, request_cost
+from pipeline.infer.requests import ChunkRequest, contents, generation_config, model_for
 from pipeline.models import PreparedChunk, PrepareSettings, Track
 from pipeline.tasks import Task
 
@@ -74,7 +74,7 @@ def bill_prepared(
     settings: PrepareSettings,
     media_s: float,
 ) -> Billed:
-    """Send every prepared chunk inline as the pipeline builds it (pipeline.gemini.requests): the plan's
+    """Send every prepared chunk inline as the pipeline builds it (pipeline.infer.requests): the plan's
     frame rate and media resolution, a split video's sound to the plan's audio model."""
     by_model: dict[str, Usage] = {}
     for chunk in chunks:

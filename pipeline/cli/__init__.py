@@ -76,7 +76,8 @@ def run(
     run_id: Annotated[str | None, typer.Option(help="reuse a run id to resume an interrupted run")] = None,
 ) -> None:
     """Run the job for one date: S3 -> Gemini -> Parquet tables under --dest."""
-    from pipeline.runner import RunSummary, run_job
+    from pipeline.commit import RunSummary
+    from pipeline.run import run_job
 
     settings = _settings(
         source=source,
@@ -128,7 +129,7 @@ def _local_or_s3(src: str, workdir: Path) -> tuple[Path, str]:
 def _answer_sizes(settings: Any, task: Any) -> Any:
     """Answer and thought sizes from the destination's history when it can be read, else the prior."""
     from pipeline.errors import PipelineError
-    from pipeline.estimate import AnswerSizeModel, answer_size_model
+    from pipeline.plan import AnswerSizeModel, answer_size_model
     from pipeline.storage import S3Location, S3Store
 
     try:
@@ -140,10 +141,10 @@ def _answer_sizes(settings: Any, task: Any) -> Any:
 
 
 def _plan_one(src: str, workdir: Path, *, history: bool = False) -> tuple[Any, Any, Any, Path]:
+    from pipeline.account import plan_cost, tier_for_mode
     from pipeline.catalog import utc_today
-    from pipeline.cost import plan_cost, tier_for_mode
-    from pipeline.estimate import AnswerSizeModel
-    from pipeline.media import plan_for_run, probe, verify_decodable
+    from pipeline.media import probe, verify_decodable
+    from pipeline.plan import AnswerSizeModel, plan_for_run
     from pipeline.tasks import get_task
 
     settings = _settings()
@@ -226,7 +227,7 @@ def prepare(
     out: Annotated[Path, typer.Option("--out", help="directory for the chunks and plan.json")],
 ) -> None:
     """Write the prepared chunks and plan.json for one source."""
-    from pipeline.media import prepare_media
+    from pipeline.prepare import prepare_media
 
     out.mkdir(parents=True, exist_ok=True)
     settings, result, media_plan, path = _plan_one(src, out)
@@ -276,8 +277,9 @@ def demo(
 ) -> None:
     """The whole job on embedded S3 (moto) and the Gemini emulator, then the tables in --out."""
     from pipeline.cli.demo import download_tables, example_query, sample_dir, upload_media
+    from pipeline.commit import RunSummary
     from pipeline.embedded import embedded_services
-    from pipeline.runner import RunSummary, run_job
+    from pipeline.run import run_job
     from pipeline.storage import S3Location, S3Store
 
     dt = _date(date_)

@@ -8,14 +8,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-if TYPE_CHECKING:  # the runner pulls in pandas and Great Expectations: `plan` needs neither
-    from pipeline.runner import RunSummary
+if TYPE_CHECKING:  # the run pulls in pandas and Great Expectations: `plan` needs neither
+    from pipeline.commit import RunSummary
 
 console = Console(stderr=False)
 
 
 class RichProgress:
-    """The runner's Progress protocol drawn as Rich bars, one per stage."""
+    """The run's Progress protocol drawn as Rich bars, one per stage."""
 
     def __init__(self, console: Console = console) -> None:
         self._console = console

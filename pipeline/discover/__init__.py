@@ -1,5 +1,6 @@
 """discover: the objects of one date's partition, with what their first bytes say they are."""
 
 from pipeline.discover.listing import date_prefix, discover
+from pipeline.discover.stage import stage_discover
 
-__all__ = ["date_prefix", "discover"]
+__all__ = ["date_prefix", "discover", "stage_discover"]

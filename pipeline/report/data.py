@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pipeline.storage import S3Location, S3Store
+from pipeline.storage import S3Layout, S3Location, S3Store
 from pipeline.tables import read_table
 
 TOKEN_COLUMNS = (
@@ -58,7 +58,7 @@ def gather(store: S3Store, dest: S3Location, dt: str) -> ReportData:
     run = day_runs[-1] if day_runs else None
     validation = None
     if run is not None:
-        validation = store.get_json_or_none(dest.join("_validation", f"dt={dt}", f"{run['run_id']}.json"))
+        validation = store.get_json_or_none(S3Layout(dest).validation_results(dt, run["run_id"]))
     data = ReportData(
         dt=dt,
         dest=dest.uri,

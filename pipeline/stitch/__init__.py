@@ -1,4 +1,4 @@
-"""stitch: chunk answers -> one answer per source, on the source's timeline."""
+"""stitch: each chunk's answer onto the source's timeline, overlaps merged: one answer per source."""
 
 from pipeline.stitch.timeline import AbsoluteSpan, ChunkAnswer, StitchedAnswer, stitch
 

@@ -1,15 +1,7 @@
-"""Output tables: typed Arrow schemas, the partition writer and the commit manifest readers honour."""
+"""Output tables: typed Arrow schemas (the contract analysts' SQL relies on) and the committed view
+readers honour. Writing and committing a run's files is the commit stage's (pipeline.commit)."""
 
+from pipeline.tables.reader import committed_dates, read_commit, read_table
 from pipeline.tables.schemas import SCHEMA_VERSION, TABLES
-from pipeline.tables.writer import WrittenFile, commit, read_commit, read_table, write_file, write_partition
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "TABLES",
-    "WrittenFile",
-    "commit",
-    "read_commit",
-    "read_table",
-    "write_file",
-    "write_partition",
-]
+__all__ = ["SCHEMA_VERSION", "TABLES", "committed_dates", "read_commit", "read_table"]

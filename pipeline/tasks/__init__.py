@@ -38,7 +38,7 @@ class AnswerPrior:
     """What the estimate assumes of a task's answers before any run of it has been billed: an answer of
     `base_tokens` plus `tokens_per_second` of media (time-ranged segments grow with the media), images
     `image_tokens`; the upper bound is `upper_factor` times that. After the first run the estimate
-    learns the real sizes from the destination's `requests` table (pipeline.estimate)."""
+    learns the real sizes from the destination's `requests` table (pipeline.plan)."""
 
     base_tokens: int = 150
     tokens_per_second: float = 1.5
@@ -151,7 +151,7 @@ DESCRIBE = Task(
     thinking="LOW",
     sound_thinking="MINIMAL",
     # Loudness and the spoken language need no big model: a video's sound goes to Flash-Lite where the
-    # cost rule finds it cheaper (pipeline.media.plan); one rate of $0.30/M against the run model's.
+    # cost rule finds it cheaper (pipeline.plan.chunk_plan); one rate of $0.30/M against the run model's.
     prepare_defaults={"audio_model": "gemini-3.5-flash-lite"},
 )
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.airflow.groups import ItemGroup, plan_groups
 from pipeline.models import ItemStatus, SourceObject
-from pipeline.runner.state import ItemState, RunManifest
+from pipeline.run.state import ItemState, RunManifest
 
 
 def manifest(n: int, failed: set[int] = frozenset()) -> RunManifest:  # noqa: B006

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from pipeline.config import Settings
-from pipeline.runner import run_job
+from pipeline.run import run_job
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
 from pipeline.tasks import DESCRIBE, Task

@@ -11,7 +11,7 @@ import pytest
 from pipeline.config import Settings
 from pipeline.errors import BatchJobFailedError
 from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
-from pipeline.runner import run_job
+from pipeline.run import run_job
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
 from tests.conftest import FIXTURE_MEDIA

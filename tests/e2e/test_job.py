@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from pipeline.catalog import price_table
+from pipeline.commit import RunSummary
 from pipeline.config import Settings
 from pipeline.errors import BudgetExceededError
-from pipeline.runner import RunSummary, run_job
+from pipeline.run import run_job
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
 from pipeline.tasks import DESCRIBE
@@ -158,7 +159,8 @@ def test_the_pre_flight_estimate_is_within_5_percent_of_the_billed_prompt(first_
     """`plan` (no model call) against what the emulator billed, per source and modality (the hand-worked
     cases in tests/documented_cases.py hold both to the documentation; this holds them to each other on
     real files). Answer and thought tokens are the model's to choose: their upper bound holds."""
-    from pipeline.media import plan_for_run, probe
+    from pipeline.media import probe
+    from pipeline.plan import plan_for_run
     from pipeline.tasks import get_task
 
     settings, _, _, tables = first_run

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.catalog import token_rules
 from pipeline.config import Settings
-from pipeline.runner import run_job
+from pipeline.run import run_job
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from pipeline.account import Usage, request_cost
 from pipeline.catalog import default_run_model, model_price
 from pipeline.config import Settings
-from pipeline.cost import Usage, request_cost
 from pipeline.errors import ModelNotServedError, QuotaExhaustedError
 from pipeline.gemini.client import GeminiConnection
 from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
 from pipeline.gemini.emulator.wire import normalise
-from pipeline.runner import run_job
+from pipeline.run import run_job
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
 from pipeline.tasks import DESCRIBE

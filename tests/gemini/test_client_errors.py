@@ -14,7 +14,7 @@ from pipeline.errors import (
     QuotaExhaustedError,
 )
 from pipeline.gemini.client import translate_api_error
-from pipeline.gemini.retry import server_retry_delay
+from pipeline.infer.retry import server_retry_delay
 
 QUOTA = "type.googleapis.com/google.rpc.QuotaFailure"
 RETRY = "type.googleapis.com/google.rpc.RetryInfo"

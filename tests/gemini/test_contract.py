@@ -24,10 +24,10 @@ from google.genai import files as sdk_files
 from google.genai import models as sdk_models
 from PIL import Image
 
-from pipeline.gemini import requests as pipeline_requests
 from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
 from pipeline.gemini.emulator.wire import normalise
-from pipeline.gemini.requests import ChunkRequest
+from pipeline.infer import requests as pipeline_requests
+from pipeline.infer.requests import ChunkRequest
 from pipeline.tasks import DESCRIBE
 
 MODEL = "gemini-3.8-flash"

@@ -16,7 +16,7 @@ from google.genai import types
 from PIL import Image
 
 from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
-from pipeline.gemini.requests import ChunkRequest, contents, generation_config
+from pipeline.infer.requests import ChunkRequest, contents, generation_config
 from pipeline.tasks import DESCRIBE
 from tests.documented_cases import TOKEN_CASES, TokenCase
 

@@ -1,5 +1,5 @@
-from pipeline.gemini.ratelimit import RateLimiter
-from pipeline.gemini.retry import backoff_delay, server_retry_delay
+from pipeline.infer.ratelimit import RateLimiter
+from pipeline.infer.retry import backoff_delay, server_retry_delay
 
 
 class FakeClock:

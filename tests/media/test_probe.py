@@ -3,11 +3,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from media_helpers import FIXTURE_FILES, FIXTURES
 
 from pipeline.errors import CorruptMediaError, MediaError, UnsupportedMediaError
 from pipeline.media import probe, verify_decodable
 from pipeline.models import MediaType
+from tests.media_helpers import FIXTURE_FILES, FIXTURES
 
 V, A, IMG = MediaType.VIDEO, MediaType.AUDIO, MediaType.IMAGE
 

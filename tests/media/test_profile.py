@@ -8,9 +8,11 @@ import subprocess
 import ffmpeg
 import pytest
 
-from pipeline.media import plan_media, prepare_media, probe
-from pipeline.media.plan import STATIC_MAX_MOTION
+from pipeline.media import probe
 from pipeline.models import PrepareSettings
+from pipeline.plan import plan_media
+from pipeline.plan.chunk_plan import STATIC_MAX_MOTION
+from pipeline.prepare import prepare_media
 from pipeline.tasks import DESCRIBE as _DESCRIBE
 
 P_TASK = _dataclasses.replace(_DESCRIBE, prompt="p")

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from media_helpers import FIXTURES
 
 from pipeline.media import SNIFF_BYTES, sniff
 from pipeline.media.sniff import looks_like_text
 from pipeline.models import MediaType
+from tests.media_helpers import FIXTURES
 
 V, A, IMG, U = MediaType.VIDEO, MediaType.AUDIO, MediaType.IMAGE, MediaType.UNKNOWN
 

@@ -10,8 +10,10 @@ import pytest
 from PIL import Image
 
 from pipeline.errors import CorruptMediaError, UnsupportedMediaError
-from pipeline.media import plan_media, prepare_media, probe, verify_decodable
+from pipeline.media import probe, verify_decodable
 from pipeline.models import MediaType, PrepareSettings
+from pipeline.plan import plan_media
+from pipeline.prepare import prepare_media
 from pipeline.samples import GroundTruth, generate_samples
 from pipeline.samples.generator import GROUND_TRUTH_FILE, PALETTE, VIDEO_FPS
 from pipeline.tasks import DESCRIBE as _DESCRIBE

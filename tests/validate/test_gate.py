@@ -9,16 +9,16 @@ from decimal import Decimal
 
 import pytest
 
+from pipeline.account import Usage
+from pipeline.commit import stage_commit
 from pipeline.config import Settings
-from pipeline.cost import Usage
 from pipeline.errors import RunQualityError
-from pipeline.gemini.outcomes import RequestOutcome
 from pipeline.models import ItemStatus, MediaType, PreparedChunk, ProbeResult, SourceObject
-from pipeline.runner import RunContext
-from pipeline.runner.commit_stage import stage_commit, stage_validate
-from pipeline.runner.state import ItemState, request_key
+from pipeline.run import RunContext
+from pipeline.run.state import ItemState, RequestOutcome, request_key
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
+from pipeline.validate import stage_validate
 
 DT = date(2026, 11, 20)
 VALID = json.dumps(

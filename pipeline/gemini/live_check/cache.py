@@ -12,12 +12,12 @@ from itertools import cycle, islice
 from google import genai
 from google.genai import types
 
+from pipeline.account import Usage
 from pipeline.catalog import model_info, models_catalog
-from pipeline.cost import Usage
-from pipeline.gemini.caching import prompt_contents
 from pipeline.gemini.live_check.calls import ACCEPTED, attempt, refused
 from pipeline.gemini.live_check.rows import Row, compared, info
 from pipeline.gemini.live_check.target import Planned, Target, probe_task
+from pipeline.infer.prompt_cache import prompt_contents
 
 TTL_S = 60
 MARGIN = 0.10  # "just" below / above: far enough that the service's own tokenizer lands on the same side

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from google import genai
 from google.genai import types
 
+from pipeline.account import Usage
 from pipeline.catalog import THINKING_ORDER, model_info, token_rules
-from pipeline.cost import Usage
-from pipeline.gemini.caching import prompt_contents
 from pipeline.gemini.live_check.calls import ACCEPTED, refused
 from pipeline.gemini.live_check.rows import Row, compared, info
 from pipeline.gemini.live_check.target import (
@@ -22,7 +21,8 @@ from pipeline.gemini.live_check.target import (
     generate,
     probe_task,
 )
-from pipeline.gemini.requests import generation_config
+from pipeline.infer.prompt_cache import prompt_contents
+from pipeline.infer.requests import generation_config
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from google import genai
 
+from pipeline.account import Usage
 from pipeline.catalog import current_models, known_models, model_info, resolve_model_version
-from pipeline.cost import Usage
-from pipeline.gemini.caching import prompt_contents
 from pipeline.gemini.live_check.calls import SERVED, attempt
 from pipeline.gemini.live_check.rows import Row, compared, info
 from pipeline.gemini.live_check.target import SMALL_OUTPUT_TOKENS, Planned, Target, generate, probe_task
-from pipeline.gemini.requests import generation_config
+from pipeline.infer.prompt_cache import prompt_contents
+from pipeline.infer.requests import generation_config
 
 
 def routed_models(target: Target) -> list[str]:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from google import genai
 
+from pipeline.account import cache_storage_cost, request_cost
 from pipeline.catalog import NoPriceError
-from pipeline.cost import cache_storage_cost, request_cost
 from pipeline.gemini.live_check.cache import check_cache, plan_cache
 from pipeline.gemini.live_check.generation import check_sampling, check_thinking, plan_sampling, plan_thinking
 from pipeline.gemini.live_check.lifecycle import check_models, check_routing, plan_routing

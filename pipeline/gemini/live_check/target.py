@@ -10,8 +10,8 @@ from datetime import date
 from google import genai
 from google.genai import types
 
+from pipeline.account import Usage
 from pipeline.catalog import utc_today
-from pipeline.cost import Usage
 from pipeline.gemini.live_check.calls import Outcome, attempt
 from pipeline.tasks import DESCRIBE, Task
 

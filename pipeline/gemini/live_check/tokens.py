@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from google import genai
 
+from pipeline.account import Usage
 from pipeline.catalog import model_info, token_rules
-from pipeline.cost import Usage
 from pipeline.gemini.live_check.media import Clip, MediaSet
 from pipeline.gemini.live_check.rows import Row, compared
 from pipeline.gemini.live_check.target import SMALL_OUTPUT_TOKENS, Planned, Target, generate, probe_task
-from pipeline.gemini.requests import ChunkRequest, contents, generation_config
+from pipeline.infer.requests import ChunkRequest, contents, generation_config
 from pipeline.models import Track
 from pipeline.tasks import track_prompt
 

@@ -1,0 +1,82 @@
+"""The item rows one run contributes to media, annotations, segments and quarantine, built from its
+manifest (no I/O). The requests and runs rows, with their exact costs, are pipeline.account's."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from pipeline.models import ItemStatus
+from pipeline.run.state import ItemState, QuarantineRow, RunManifest
+
+Row = dict[str, Any]
+ZERO = Decimal("0E-9")
+
+
+def media_row(manifest: RunManifest, item: ItemState, cost_usd: Decimal) -> Row:
+    probe = item.probe
+    return {
+        "run_id": manifest.run_id,
+        "source_uri": item.source.uri,
+        "sha256": item.source.sha256 or None,
+        "etag": item.source.etag,
+        "media_type": (probe.media_type.value if probe else item.source.sniffed_type.value),
+        "mime_type": item.source.sniffed_mime,
+        "bytes": item.source.bytes,
+        "duration_s": probe.duration_s if probe else None,
+        "width": probe.width if probe else None,
+        "height": probe.height if probe else None,
+        "status": item.status.value,
+        "reason": item.reason,
+        "error": item.error,
+        "chunks": item.chunk_count() if item.active or item.status == ItemStatus.QUARANTINED else 0,
+        "estimated_cost_usd": Decimal(item.estimated_cost_usd),
+        "estimated_cost_upper_usd": Decimal(item.estimated_cost_upper_usd),
+        "cost_usd": cost_usd,
+        "reused_from_run_id": item.reused_from_run_id,
+    }
+
+
+def answer_rows(manifest: RunManifest, item: ItemState) -> tuple[list[Row], list[Row]]:
+    """The item's annotation row and segment rows (none unless it is ok and answered)."""
+    if item.status != ItemStatus.OK or item.answer is None:
+        return [], []
+    uri, answer, probe = item.source.uri, item.answer, item.probe
+    annotation = {
+        "run_id": manifest.run_id,
+        "source_uri": uri,
+        "sha256": item.source.sha256,
+        "media_type": probe.media_type.value if probe else None,
+        "summary": answer["summary"],
+        "tags": answer["tags"],
+        "language": answer["language"],
+        "model": manifest.model,
+        "task": manifest.task,
+        "task_version": manifest.task_version,
+        "answer_json": json.dumps(answer["answers"]),
+    }
+    segments = [
+        {
+            "run_id": manifest.run_id,
+            "source_uri": uri,
+            "segment_index": index,
+            "start_s": span["start_s"],
+            "end_s": span["end_s"],
+            "label": span["label"],
+            "description": span["description"],
+            "chunk_indexes": span.get("chunk_indexes"),
+        }
+        for index, span in enumerate(answer["spans"])
+    ]
+    return [annotation], segments
+
+
+def failed_item_rows(manifest: RunManifest) -> list[QuarantineRow]:
+    return [
+        QuarantineRow(
+            source_uri=i.source.uri, stage=i.stage or "probe", reason=i.reason or "failed", detail=i.error
+        )
+        for i in manifest.items
+        if i.status == ItemStatus.FAILED
+    ]

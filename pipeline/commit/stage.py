@@ -1,0 +1,148 @@
+"""commit: every table gated by its Great Expectations suite, written under run-specific names and
+committed for the date in one manifest PUT; costs summed exactly from per-request costs (account)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pipeline.account import cache_storage_rows, latency_stats, request_rows, run_row
+from pipeline.commit.rows import answer_rows, failed_item_rows, media_row
+from pipeline.commit.writer import commit, write_file
+from pipeline.models import ItemStatus
+from pipeline.run.context import RunContext
+from pipeline.run.state import QuarantineRow, RunManifest
+from pipeline.validate import ledger_entry, quality, validation_frames
+
+ZERO = Decimal("0E-9")
+
+
+class RunSummary(BaseModel):
+    """What a run reports when it ends: the `runs` row's fields (same names), plus where to look."""
+
+    run_id: str
+    dt: str
+    dest: str
+    status: str
+    items_total: int
+    items_ok: int
+    items_failed: int
+    items_duplicate: int
+    items_quarantined: int
+    items_reused: int
+    requests: int
+    requests_reasked: int = 0
+    estimated_cost_usd: Decimal
+    estimated_cost_upper_usd: Decimal = Decimal(0)
+    estimate_basis: str | None = None
+    cost_usd: Decimal
+    thought_tokens: int = 0
+    routed_requests: int = 0
+    routed: list[dict[str, Any]] = Field(default_factory=list)
+    latency: list[dict[str, Any]] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    latency_alerts: list[str] = Field(default_factory=list)
+    failure_share: float = 0.0
+    validation_success: bool | None = None
+    validation_results: str | None = None
+    failures: list[tuple[str, str]]
+
+    @classmethod
+    def of_run(cls, run: dict[str, Any], **extra: Any) -> RunSummary:
+        return cls(**{k: v for k, v in run.items() if k in cls.model_fields}, **extra)
+
+
+def latency_alerts(latency: list[dict[str, Any]], sync_ms: int, batch_ms: int) -> list[str]:
+    """One line per (mode, model) whose p99 latency is over its threshold (Settings)."""
+    limits = {"sync": sync_ms, "batch": batch_ms}
+    return [
+        f"p99 latency of {g['mode']} requests to {g['model']} is {g['p99_ms'] / 1000:.1f} s over "
+        f"{g['requests']} request(s), above the {limits[g['mode']] / 1000:g} s threshold "
+        f"({g['mode']}_latency_p99_alert_ms)"
+        for g in latency
+        if g["mode"] in limits and g["p99_ms"] > limits[g["mode"]]
+    ]
+
+
+def _item_tables(manifest: RunManifest, cost_by_source: dict[str, Decimal]) -> dict[str, list[dict]]:
+    tables: dict[str, list[dict]] = {"media": [], "annotations": [], "segments": []}
+    for item in manifest.items:
+        tables["media"].append(media_row(manifest, item, cost_by_source.get(item.source.uri, ZERO)))
+        annotations, segments = answer_rows(manifest, item)
+        tables["annotations"] += annotations
+        tables["segments"] += segments
+    return tables
+
+
+def stage_commit(ctx: RunContext) -> RunSummary:
+    manifest = ctx.load()
+    dt, on = manifest.dt, ctx.today
+    requests, cost_by_source = request_rows(manifest, on)
+    requests += cache_storage_rows(manifest, on)
+    alerts = latency_alerts(
+        latency_stats(requests),
+        ctx.settings.sync_latency_p99_alert_ms,
+        ctx.settings.batch_latency_p99_alert_ms,
+    )
+    for alert in alerts:
+        manifest.note(alert)
+    validator = quality.open_validator(ctx)
+
+    # Gate, pass 1: rows about to be written; failing items are quarantined and lose their answers.
+    candidate = {**_item_tables(manifest, cost_by_source), "requests": requests}
+    gate = quality.check_items(validator, manifest, candidate)
+    gate_rows = quality.gate_quarantine_rows(gate, validation_frames(candidate))
+    tables = {**_item_tables(manifest, cost_by_source), "requests": requests}
+    quarantine: list[QuarantineRow] = [*manifest.quarantine, *failed_item_rows(manifest), *gate_rows]
+    tables["quarantine"] = [{"run_id": manifest.run_id, **q.model_dump()} for q in quarantine]
+
+    # Gate, pass 2: the run row against the final tables.
+    finished = datetime.now(UTC)
+    limit = ctx.settings.max_failure_share
+
+    def runs(validation_success: bool | None) -> dict:
+        return run_row(
+            manifest,
+            on=on,
+            finished_at=finished,
+            requests=requests,
+            max_failure_share=limit,
+            validation_success=validation_success,
+        )
+
+    quality.check_run(validator, gate, {**tables, "runs": [runs(None)]})
+    run = runs(gate.report.success)
+    tables["runs"] = [run]
+
+    ctx.progress.start("commit", len(tables) + 1)
+    written = []
+    for name, rows in tables.items():
+        written.append(write_file(ctx.store, ctx.dest, name, dt, manifest.run_id, rows))
+        ctx.progress.advance("commit", f"{name}: {len(rows)} row(s)")
+    commit(ctx.store, ctx.dest, dt, manifest.run_id, written)
+    ctx.progress.advance("commit", f"committed dt={dt}")
+    quality.publish(ctx, validator, gate, run, tables["quarantine"])
+
+    for item in manifest.items:
+        if item.status == ItemStatus.OK and item.answer is not None and item.reused_from_run_id is None:
+            ctx.store.put_json(ctx.answer_ledger(item.source.sha256), ledger_entry(manifest, item))
+        if item.prepared and item.fingerprint:
+            ctx.store.delete_prefix(ctx.chunk_prefix(item))
+    manifest.stages_done.append("commit")
+    ctx.save(manifest)
+    quality.raise_if_poor(ctx, gate, run, tables["quarantine"])
+    return RunSummary.of_run(
+        run,
+        dt=dt,
+        dest=ctx.dest.uri,
+        latency_alerts=alerts,
+        validation_results=quality.results_loc(ctx).uri,
+        failures=[
+            (i.source.uri, i.error or "")
+            for i in manifest.items
+            if i.status in (ItemStatus.FAILED, ItemStatus.QUARANTINED)
+        ],
+    )

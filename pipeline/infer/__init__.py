@@ -1,0 +1,17 @@
+"""infer: every prepared chunk to Gemini (Batch Mode inline or through the Files API, or sync calls
+under a rate limiter), every outcome recorded, paying once per request."""
+
+from pipeline.infer.requests import ChunkRequest, contents, generation_config, model_for, rest_request
+from pipeline.infer.stage import collect_batches, load_request, stage_infer, submit_batches
+
+__all__ = [
+    "ChunkRequest",
+    "collect_batches",
+    "contents",
+    "generation_config",
+    "load_request",
+    "model_for",
+    "rest_request",
+    "stage_infer",
+    "submit_batches",
+]

@@ -1,0 +1,453 @@
+"""infer: send every prepared chunk to Gemini and record every outcome, paying once per request.
+
+submit_batches -> (wait) -> collect_batches. Airflow's operator submits, defers to a trigger while the
+jobs run, then collects; `stage_infer` does all three in one process. Jobs are found again through the
+batch ledger (pipeline/infer/ledgers.py), so a retried task or a rerun re-attaches instead of
+paying twice. Failed requests are retried (synchronously) up to `max_request_attempts`; every attempt
+is kept for the `requests` table."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from google import genai
+from google.genai import types
+
+from pipeline.catalog import transport_limits
+from pipeline.errors import BatchJobFailedError, ConfigError, GeminiTransientError
+from pipeline.gemini.client import GeminiConnection, make_client
+from pipeline.infer import batch, filebatch, sync
+from pipeline.infer import prompt_cache as caching
+from pipeline.infer.ledgers import (
+    BatchLedger,
+    LedgerRecord,
+    RequestLedger,
+    find_by_display_name,
+    group_id,
+)
+from pipeline.infer.requests import ChunkRequest, generation_config, model_for
+from pipeline.infer.retry import backoff_delay
+from pipeline.models import PreparedChunk, Track
+from pipeline.run.context import RunContext
+from pipeline.run.models_check import ensure_models_served
+from pipeline.run.state import BatchSubmission, ItemState, RequestOutcome, RunManifest
+from pipeline.storage import S3Location
+
+# `auto` sends small runs synchronously: a batch job's turnaround is not worth it for a handful.
+AUTO_SYNC_MAX_REQUESTS = 8
+CREATE_ATTEMPTS = 5
+MANIFEST_SAVE_INTERVAL_S = 10.0
+
+
+def _request_facts(manifest: RunManifest) -> dict[str, dict]:
+    facts: dict[str, dict] = {}
+    for item in manifest.items:
+        if not item.active or not item.prepared:
+            continue
+        plan = item.plan
+        assert plan is not None, "prepared items were planned"
+        for track in {c.track for c in item.prepared}:
+            chunks = [c for c in item.prepared if c.track is track]
+            total = sum(c.duration_s for c in chunks) or 1.0
+            estimate = (plan.sound_estimate if track is Track.SOUND else None) or plan.estimate
+            for chunk in chunks:
+                share = chunk.duration_s / total if len(chunks) > 1 else 1.0
+                facts[item.request_key(chunk)] = {
+                    "source_uri": item.source.uri,
+                    "chunk_index": chunk.index,
+                    "track": chunk.track.value,
+                    "model": model_for(chunk.track, plan.settings, manifest.model),
+                    "chunk_start_s": chunk.start_s,
+                    "chunk_end_s": chunk.start_s + chunk.duration_s,
+                    "mime_type": chunk.mime_type,
+                    "bytes": chunk.bytes,
+                    "chunk_uri": chunk.uri,
+                    "media_resolution": plan.settings.media_resolution,
+                    "estimated_prompt_tokens": int(estimate.prompt_total * share),
+                }
+    return facts
+
+
+def load_request(
+    ctx: RunContext, manifest: RunManifest, key: str, *, send_as: str | None = None
+) -> ChunkRequest:
+    """The request for one recorded key, its chunk's bytes read from staging; `send_as` renames it
+    (a re-ask is the same chunk under another key)."""
+    fact = manifest.requests[key]
+    item, chunk = _chunks_by_request(manifest)[fact.get("reask_of") or key]
+    return ChunkRequest(
+        key=send_as or key,
+        source_uri=fact["source_uri"],
+        chunk_index=chunk.index,
+        chunk_start_s=chunk.start_s,
+        chunk_duration_s=chunk.duration_s,
+        mime_type=chunk.mime_type,
+        data=ctx.store.get_bytes(S3Location.parse(chunk.uri or "")),
+        estimated_prompt_tokens=int(fact.get("estimated_prompt_tokens", 0)),
+        video_fps=item.plan.settings.video_fps if item.plan else ctx.settings.video_fps,
+        model=fact.get("model") or manifest.model,
+        track=chunk.track,
+        media_resolution=fact.get("media_resolution") or ctx.settings.media_resolution,
+    )
+
+
+def _chunks_by_request(manifest: RunManifest) -> dict[str, tuple[ItemState, PreparedChunk]]:
+    """request key -> (item, chunk), built once per manifest: a run may hold thousands."""
+    if manifest._chunk_index is None:
+        manifest._chunk_index = {i.request_key(c): (i, c) for i in manifest.items for c in i.prepared}
+    return manifest._chunk_index
+
+
+def model_of(manifest: RunManifest, key: str) -> str:
+    return manifest.requests.get(key, {}).get("model") or manifest.model
+
+
+def by_model(manifest: RunManifest, keys: list[str]) -> dict[str, list[str]]:
+    """Keys grouped by the model they go to, the run's model first (a batch job serves one model)."""
+    groups: dict[str, list[str]] = {manifest.model: []}
+    for key in keys:
+        groups.setdefault(model_of(manifest, key), []).append(key)
+    return {model: group for model, group in groups.items() if group}
+
+
+def _resolve_mode(ctx: RunContext, pending: int) -> str:
+    s = ctx.settings
+    if s.mode != "auto":
+        return s.mode
+    if s.deadline_minutes is not None and s.deadline_minutes < s.batch_expected_minutes:
+        return "sync"
+    return "sync" if pending <= AUTO_SYNC_MAX_REQUESTS else "batch"
+
+
+def is_sound(manifest: RunManifest, keys: list[str]) -> bool:
+    """Whether these requests (to one model) are split videos' sound requests."""
+    return any(manifest.requests.get(k, {}).get("track") == Track.SOUND.value for k in keys)
+
+
+def _config(
+    ctx: RunContext, manifest: RunManifest, model: str, *, sound: bool = False, escalate: bool = False
+) -> types.GenerateContentConfig:
+    """The generation config for requests to `model`; the prompt cache serves the run's model only.
+    `escalate`: the retry of an answer cut at MAX_TOKENS (more room, less thinking)."""
+    s = ctx.settings
+    cache = (
+        manifest.prompt_cache["name"]
+        if manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at") and model == manifest.model
+        else None
+    )
+    return generation_config(
+        ctx.task,
+        model,
+        media_resolution=s.media_resolution,
+        max_output_tokens=s.max_output_tokens,
+        cached_content=cache,
+        escalate=escalate,
+        sound=sound,
+    )
+
+
+def _thinking(ctx: RunContext, model: str, *, sound: bool = False, escalate: bool = False) -> str:
+    """The thinking level requests to `model` are sent with (recorded on each outcome)."""
+    generation = ctx.task.generation_for(
+        model, ctx.settings.max_output_tokens, escalate=escalate, sound=sound
+    )
+    return generation.thinking.effective
+
+
+def _ensure_prompt_cache(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
+    """Cache the shared prompt once per run, when it is big enough to be cached at all."""
+    s = ctx.settings
+    if manifest.prompt_cache or not s.context_cache or not caching.prompt_is_cacheable(s.model, ctx.task):
+        return
+    ttl = s.batch_timeout_seconds + 3600 if manifest.resolved_mode == "batch" else 3600
+    cache = caching.create(
+        client, model=s.model, task=ctx.task, ttl_seconds=ttl, display_name=f"gmp-{ctx.run_id}"
+    )
+    manifest.prompt_cache = cache.model_dump(mode="json")
+    ctx.save(manifest)
+    ctx.progress.note(f"cached the task prompt ({cache.tokens} tokens) as {cache.name}")
+
+
+def _release_prompt_cache(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
+    if manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at"):
+        released = caching.delete(client, caching.PromptCache.model_validate(manifest.prompt_cache))
+        manifest.prompt_cache = released.model_dump(mode="json")
+
+
+def _prepare_manifest(ctx: RunContext) -> tuple[RunManifest, list[str]]:
+    manifest = ctx.load()
+    manifest.requests.update(_request_facts(manifest))
+    pending = [k for k in manifest.requests if k not in manifest.outcomes]
+    if manifest.resolved_mode is None and pending:
+        manifest.resolved_mode = _resolve_mode(ctx, len(pending))
+    return manifest, pending
+
+
+def _transport(ctx: RunContext, manifest: RunManifest, keys: list[str]) -> str:
+    """Inline while the whole batch stays under the inline cap, else the Files API + JSONL."""
+    total = sum(batch.inline_wire_bytes(manifest.requests[k]["bytes"], ctx.task.prompt) for k in keys)
+    fits_inline = total <= transport_limits().batch_inline_total_max_bytes
+    if ctx.settings.transport == "inline" and not fits_inline:
+        raise ConfigError(
+            f"transport=inline, but this batch is {total / 1e6:.1f} MB and inline batches must stay under "
+            f"{transport_limits().batch_inline_total_max_bytes / 1e6:.0f} MB: use transport=auto or files"
+        )
+    if ctx.settings.transport != "auto":
+        return ctx.settings.transport
+    return "inline" if fits_inline else "files"
+
+
+def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) -> list[str]:
+    """Submit (or re-attach to) the batch jobs for every pending request, one job per model; returns
+    the jobs to wait for."""
+    manifest, pending = _prepare_manifest(ctx)
+    waiting = [b.job_name for b in manifest.batches if not b.collected]
+    submitted = {k for b in manifest.batches if not b.collected for k in b.keys}
+    pending = [k for k in pending if k not in submitted]
+    if manifest.resolved_mode != "batch" or not pending:
+        ctx.save(manifest)
+        return waiting
+    client = make_client(connection or GeminiConnection.from_env())
+    groups = by_model(manifest, pending)
+    ensure_models_served(ctx, manifest, client, list(groups))
+    for model, keys in groups.items():
+        waiting.append(_submit_group(ctx, manifest, client, model, keys))
+    return waiting
+
+
+def _submit_group(
+    ctx: RunContext, manifest: RunManifest, client: genai.Client, model: str, keys: list[str]
+) -> str:
+    ledger = BatchLedger(ctx.store, ctx.dest)
+    group = group_id(keys, model)
+    record = ledger.get(group)
+    if model == manifest.model:
+        _ensure_prompt_cache(ctx, manifest, client)
+    job_name = ledger.reusable_job(client, record) if record else None
+    if job_name is not None and record is not None:
+        ctx.progress.note(
+            f"re-attaching to batch job {job_name} (already submitted for these {len(keys)} request(s) to {model})"
+        )
+        transport, uploaded = record.transport, record.uploaded_files
+    else:
+        transport = _transport(ctx, manifest, keys)
+        resubmissions = (record.resubmissions + 1) if record else 0
+        display_name = f"gmp-{group}" + (f"-r{resubmissions}" if resubmissions else "")
+        record = LedgerRecord(
+            group=group,
+            display_name=display_name,
+            keys=keys,
+            transport=transport,
+            resubmissions=resubmissions,
+            history=record.history if record else [],
+        )
+        ledger.put(record)  # intent first: a crash during create is healed through batches.list
+        job_name, uploaded = _create(ctx, manifest, client, model, keys, transport, display_name)
+        record.job_name, record.uploaded_files = job_name, uploaded
+        ledger.put(record)
+        ctx.progress.note(
+            f"submitted batch job {job_name} ({transport}) with {len(keys)} request(s) to {model}"
+        )
+    manifest.batches.append(
+        BatchSubmission(
+            group=group,
+            job_name=job_name,
+            keys=keys,
+            submitted_at=datetime.now(UTC),
+            transport=transport,
+            uploaded_files=uploaded,
+        )
+    )
+    ctx.save(manifest)
+    return job_name
+
+
+def _create(
+    ctx: RunContext,
+    manifest: RunManifest,
+    client: genai.Client,
+    model: str,
+    keys: list[str],
+    transport: str,
+    display_name: str,
+) -> tuple[str, list[str]]:
+    """Create the job, retrying transient errors. An error may hide a job that was created anyway, so
+    before each retry the job is looked up by its display name: found means re-attach, not create."""
+    s = ctx.settings
+    requests = [load_request(ctx, manifest, k) for k in keys]
+    config = _config(ctx, manifest, model, sound=is_sound(manifest, keys))
+    job = dict(model=model, task=ctx.task, requests=requests, config=config)
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            if transport == "files":
+                return filebatch.submit(client, **job, display_name=display_name)
+            return batch.submit_inline(client, **job, display_name=display_name), []
+        except GeminiTransientError as exc:
+            if attempt == CREATE_ATTEMPTS:
+                raise
+            ctx.progress.note(f"{exc}; checking whether the job exists before trying again")
+            time.sleep(backoff_delay(attempt, base=s.create_backoff_seconds))
+            existing = find_by_display_name(client, display_name)
+            if existing is not None:
+                return existing, []
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _record(manifest: RunManifest, outcome: RequestOutcome) -> None:
+    previous = manifest.outcomes.get(outcome.key)
+    if previous is not None:
+        manifest.history.append(previous)
+        outcome.attempt = int(previous.get("attempt", 1)) + 1
+    manifest.outcomes[outcome.key] = outcome.to_dict()
+
+
+def collect_batches(
+    ctx: RunContext, connection: GeminiConnection | None = None, *, wait: bool = True
+) -> RunManifest:
+    """Collect every submitted job (polling while `wait`), then send what is left synchronously:
+    sync-mode requests, and retries of failed ones."""
+    manifest = ctx.load()
+    s = ctx.settings
+    open_jobs = [b for b in manifest.batches if not b.collected]
+    cache_held = bool(manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at"))
+    if not open_jobs and not _keys_to_send(manifest, s.max_request_attempts) and not cache_held:
+        manifest.stages_done.append("infer")  # nothing to send: no credentials needed
+        ctx.save(manifest)
+        return manifest
+    client = make_client(connection or GeminiConnection.from_env())
+    if open_jobs:
+        ctx.progress.start("infer (batch)", len(open_jobs))
+    for submission in open_jobs:
+        seen: list[str] = []
+
+        def report(
+            state: str, waited: float, name: str = submission.job_name, seen: list[str] = seen
+        ) -> None:
+            if not seen or seen[-1] != state:  # one line per state change, not per poll
+                seen.append(state)
+                ctx.progress.note(f"{name}: {state.removeprefix('JOB_STATE_')} after {waited:.0f}s")
+
+        try:
+            job = batch.wait(
+                client,
+                submission.job_name,
+                poll_seconds=s.batch_poll_seconds,
+                timeout_seconds=s.batch_timeout_seconds if wait else 0.0,
+                on_state=report,
+            )
+        except BatchJobFailedError as exc:
+            if exc.state == "TIMEOUT" or s.on_batch_failure != "sync":
+                raise
+            ctx.progress.note(
+                f"{exc}; sending its {len(submission.keys)} request(s) synchronously (on_batch_failure=sync)"
+            )
+            submission.collected = True
+            ctx.save(manifest)
+            continue
+        thinking = {
+            k: _thinking(ctx, model_of(manifest, k), sound=is_sound(manifest, [k])) for k in submission.keys
+        }
+        collected = dict(thinking=thinking, submitted_at=submission.submitted_at)
+        if submission.transport == "files":
+            outcomes = filebatch.collect(client, job, submission.keys, **collected)
+            filebatch.delete_files(client, submission.uploaded_files)
+        else:
+            outcomes = batch.collect(job, submission.keys, **collected)
+        for outcome in outcomes:
+            _record(manifest, outcome)
+        submission.collected = True
+        ctx.save(manifest)
+        ok = sum(1 for o in outcomes if o.status == "ok")
+        ctx.progress.advance("infer (batch)", f"{submission.job_name}: {ok}/{len(outcomes)} answered")
+    _send_sync(ctx, manifest, client)
+    _release_prompt_cache(ctx, manifest, client)
+    manifest.stages_done.append("infer")
+    ctx.save(manifest)
+    return manifest
+
+
+# Answers cut short: the retry gets more room and less thinking, once even when max_request_attempts is 1.
+CUT_SHORT = ("MAX_TOKENS", "CONTINUATION")
+
+
+def _cut_short(doc: dict) -> bool:
+    return doc.get("status") != "ok" and doc.get("finish_reason") in CUT_SHORT
+
+
+def _keys_to_send(manifest: RunManifest, max_attempts: int) -> list[str]:
+    """Requests with no outcome yet, and failed ones that have attempts left."""
+    todo = []
+    for key in manifest.requests:
+        doc = manifest.outcomes.get(key)
+        if doc is None:
+            todo.append(key)
+        elif doc["status"] != "ok":
+            allowed = max(max_attempts, 2) if _cut_short(doc) else max_attempts
+            if int(doc.get("attempt", 1)) < allowed:
+                todo.append(key)
+    return todo
+
+
+def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
+    s = ctx.settings
+    policy = sync.SyncPolicy(concurrency=s.sync_concurrency, rpm=s.sync_rpm, tpm=s.sync_tpm)
+    answers = RequestLedger(ctx.store, ctx.dest, s.model)
+    for _round in range(s.max_request_attempts + 1):
+        keys = _keys_to_send(manifest, s.max_request_attempts)
+        keys = [k for k in keys if not _answered_before(manifest, answers, k)]
+        if not keys:
+            return
+        retries = sum(1 for k in keys if k in manifest.outcomes)
+        ctx.progress.start("infer (sync)", len(keys))
+        if retries:
+            ctx.progress.note(f"retrying {retries} failed request(s) synchronously")
+        ensure_models_served(ctx, manifest, client, [model_of(manifest, k) for k in keys])
+        if any(model_of(manifest, k) == manifest.model for k in keys):
+            _ensure_prompt_cache(ctx, manifest, client)
+        last_save = time.monotonic()
+
+        def arrived(outcome: RequestOutcome) -> None:
+            nonlocal last_save
+            _record(manifest, outcome)
+            if outcome.status == "ok":
+                answers.put(manifest.outcomes[outcome.key])
+            ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
+            if time.monotonic() - last_save > MANIFEST_SAVE_INTERVAL_S:  # what was paid survives a crash
+                ctx.save(manifest)
+                last_save = time.monotonic()
+
+        try:
+            for model, group in by_model(manifest, keys).items():  # rate limits are per model too
+                for escalate in (False, True):
+                    batch_of = [k for k in group if _cut_short(manifest.outcomes.get(k) or {}) == escalate]
+                    if not batch_of:
+                        continue
+                    sound = is_sound(manifest, batch_of)
+                    call = sync.SyncCall(
+                        client,
+                        model,
+                        ctx.task,
+                        _config(ctx, manifest, model, sound=sound, escalate=escalate),
+                        thinking=_thinking(ctx, model, sound=sound, escalate=escalate),
+                    )
+                    requests = (load_request(ctx, manifest, k) for k in batch_of)
+                    sync.run_sync(call, requests, policy=policy, on_outcome=arrived)
+        finally:
+            ctx.save(manifest)  # what was paid is recorded, also when the run stops here
+
+
+def _answered_before(manifest: RunManifest, answers: RequestLedger, key: str) -> bool:
+    """A first attempt whose answer an earlier, uncommitted run already paid for: take it."""
+    if key in manifest.outcomes:
+        return False
+    earlier = answers.get(key)
+    if earlier is None:
+        return False
+    manifest.outcomes[key] = earlier
+    return True
+
+
+def stage_infer(ctx: RunContext, connection: GeminiConnection | None = None) -> RunManifest:
+    submit_batches(ctx, connection)
+    return collect_batches(ctx, connection)

@@ -1,0 +1,38 @@
+"""The budget guard: before anything is paid, the estimate's upper bound against the run's budget."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pipeline.errors import BudgetExceededError
+from pipeline.run.context import Progress
+from pipeline.run.state import RunManifest
+
+BUDGET_WARNING_SHARE = 0.8
+
+
+def check_budget(manifest: RunManifest, progress: Progress) -> None:
+    """The guard uses the estimate's upper bound (every answer and thought at its upper bound), so a
+    run it lets through does not pass the budget unless the model writes beyond what it ever has."""
+    if manifest.budget_usd is None:
+        return
+    upper = Decimal(manifest.estimated_cost_upper_usd)
+    expected = Decimal(manifest.estimated_cost_usd)
+    budget = Decimal(str(manifest.budget_usd))
+    biggest = sorted(
+        (i for i in manifest.items if i.active),
+        key=lambda i: Decimal(i.estimated_cost_upper_usd),
+        reverse=True,
+    )[:3]
+    named = ", ".join(f"{i.source.uri} (up to ${Decimal(i.estimated_cost_upper_usd):.4f})" for i in biggest)
+    if upper > budget:
+        raise BudgetExceededError(
+            f"run {manifest.run_id}: the estimate's upper bound ${upper:.4f} (expected ${expected:.4f}) exceeds "
+            f"the budget ${budget:.4f}; nothing was sent. The guard uses the upper bound. Biggest items: {named}. "
+            "Raise --budget-usd, lower --max-items, or reduce video fps / chunk size."
+        )
+    if upper >= budget * Decimal(str(BUDGET_WARNING_SHARE)):
+        progress.note(
+            f"WARNING: the estimate's upper bound ${upper:.4f} (expected ${expected:.4f}) is "
+            f"{upper / budget:.0%} of the ${budget:.4f} budget; biggest: {named}"
+        )

@@ -1,0 +1,122 @@
+"""plan: probe each source, plan its chunks, estimate its tokens and cost, guard the budget, and ask the
+service for every model the run will use, all before anything is paid."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from decimal import Decimal
+
+from pipeline.account import plan_cost, tier_for_mode
+from pipeline.catalog import catalog_warnings
+from pipeline.errors import MediaError
+from pipeline.gemini.client import GeminiConnection, make_client
+from pipeline.media import probe, verify_decodable
+from pipeline.models import ItemStatus
+from pipeline.plan.answer_size import AnswerSizeModel
+from pipeline.plan.budget import check_budget
+from pipeline.plan.chunk_plan import plan_for_run
+from pipeline.plan.history import answer_size_model
+from pipeline.run.context import RunContext
+from pipeline.run.models_check import ensure_models_served
+from pipeline.run.state import ItemState, RunManifest
+
+log = logging.getLogger("pipeline.run")
+
+
+def settings_fingerprint(ctx: RunContext) -> str:
+    """What decides the prepared bytes and the request: equal fingerprints give equal chunks."""
+    s = ctx.settings
+    doc = {
+        "prepare": ctx.settings.prepare_settings(ctx.task).model_dump(),
+        "max_chunk_seconds": s.max_chunk_seconds,
+        "overlap_seconds": s.overlap_seconds,
+        "model": s.model,
+        "task_version": ctx.task.version,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str], sizes: AnswerSizeModel) -> None:
+    path, sha = ctx.local_source(item)
+    item.source.sha256 = sha
+    if sha in seen:
+        item.fail(
+            "plan",
+            "duplicate_content",
+            f"{item.source.uri} has the same bytes as {seen[sha]} in this run",
+            ItemStatus.DUPLICATE,
+        )
+        return
+    seen[sha] = item.source.uri
+    item.fingerprint = settings_fingerprint(ctx)
+    try:
+        result = probe(path, source=item.source.uri)
+        verify_decodable(path, result, source=item.source.uri)
+    except MediaError as exc:
+        item.fail("probe", exc.reason, str(exc))
+        return
+    item.probe = result
+    ledger = ctx.store.get_json_or_none(ctx.answer_ledger(sha))
+    if ledger is not None:
+        item.reused_from_run_id = ledger["run_id"]
+        item.answer = ledger["answer"]
+        return
+    s = ctx.settings
+    try:
+        item.plan = plan_for_run(item.source.uri, result, s, ctx.task, sizes)
+    except MediaError as exc:
+        item.fail("plan", exc.reason, str(exc))
+        return
+    tier = tier_for_mode(s.mode)
+    routes = sizes.answered_by
+    expected = plan_cost(s.model, item.plan, tier=tier, on=ctx.today, answered_by=routes)
+    upper = plan_cost(s.model, item.plan, tier=tier, on=ctx.today, upper=True, answered_by=routes)
+    item.plan.estimated_cost_usd, item.plan.estimated_cost_upper_usd = float(expected), float(upper)
+    item.estimated_cost_usd, item.estimated_cost_upper_usd = str(expected), str(upper)
+
+
+def planned_models(manifest: RunManifest) -> list[str]:
+    """Every model the run's requests go to: the run's, and the audio model where a sound is split."""
+    models = [manifest.model]
+    for item in manifest.items:
+        if item.active and item.plan is not None and item.plan.settings.audio_model:
+            models.append(item.plan.settings.audio_model)
+    return list(dict.fromkeys(models))
+
+
+def stage_plan(ctx: RunContext, connection: GeminiConnection | None = None) -> RunManifest:
+    """Probe, plan and estimate every item, then (before anything is paid) check the models with the
+    service and the estimate against the budget. A dry run, or a date with nothing to send, needs no
+    Gemini credentials."""
+    manifest = ctx.load()
+    sizes = answer_size_model(ctx.store, ctx.dest, ctx.task)
+    manifest.estimate_basis = sizes.described
+    seen: dict[str, str] = {}
+    todo = [i for i in manifest.items if i.status == ItemStatus.OK]
+    ctx.progress.start("plan", len(todo))
+    for item in todo:
+        _plan_item(ctx, item, seen, sizes)
+        ctx.progress.advance("plan", f"{item.source.key.rsplit('/', 1)[-1]}: {item.status.value}")
+    active = [i for i in manifest.items if i.active]
+    manifest.estimated_cost_usd = str(sum((Decimal(i.estimated_cost_usd) for i in active), Decimal(0)))
+    manifest.estimated_cost_upper_usd = str(
+        sum((Decimal(i.estimated_cost_upper_usd) for i in active), Decimal(0))
+    )
+    ctx.progress.note(f"answer and thought tokens estimated from {sizes.described}")
+    for asked, answering in sizes.answered_by.items():
+        manifest.note(
+            f"requests to {asked} were mostly answered by {answering} in recent runs: the estimate "
+            f"prices them at {answering}'s rates"
+        )
+    for warning in catalog_warnings(planned_models(manifest), ctx.today):
+        manifest.note(warning)
+        ctx.progress.note(f"WARNING: {warning}")
+    manifest.stages_done.append("plan")
+    ctx.save(manifest)
+    check_budget(manifest, ctx.progress)
+    if active and not ctx.settings.dry_run:
+        client = make_client(connection or GeminiConnection.from_env())
+        ensure_models_served(ctx, manifest, client, planned_models(manifest))
+    return manifest

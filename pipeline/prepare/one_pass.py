@@ -1,0 +1,367 @@
+"""Turn a planned source into the chunk files that are sent to Gemini.
+
+Video and audio: ONE ffmpeg process per source decodes it once and writes every chunk (split/asplit
+into one trim branch per chunk). A video's sound goes into its chunk files, or, where the plan splits it
+off (settings.audio_model), into an Ogg/Opus file per chunk written by the same pass. Images: Pillow (EXIF orientation applied, resized, re-encoded as a
+metadata-free JPEG), ffmpeg's first frame for what Pillow cannot read (HEIC). Every output is
+ffprobed afterwards, so a PreparedChunk carries what the file really holds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+
+from pipeline.errors import CorruptMediaError, MediaError
+from pipeline.media.probe import PROTOCOL_WHITELIST, _last_lines
+from pipeline.models import (
+    ChunkSpec,
+    MediaPlan,
+    MediaType,
+    PreparedChunk,
+    PrepareSettings,
+    ProbeResult,
+    Track,
+)
+from pipeline.plan import prepared_image_size, prepared_video_size
+
+VIDEO_MIME = "video/mp4"
+IMAGE_MIME = "image/jpeg"
+# Audio-only chunks: Opus in Ogg (audio/ogg, a Gemini audio type). Measured on a 1.225 s chunk: Ogg/Opus
+# reads back as 1.232 s, MP3 at 16 kHz as 1.332 s (encoder padding), which breaks the 0.1 s contract.
+AUDIO_CODEC, AUDIO_EXT, AUDIO_MIME = "libopus", "ogg", "audio/ogg"
+X264_PRESET = "veryfast"
+SCALE_FLAGS = "bicubic"
+X264_CRF = "28"
+JPEG_QUALITY = 85
+FFMPEG_MIN_TIMEOUT_S = 120
+FFMPEG_TIMEOUT_PER_SOURCE_SECOND = 2.0
+# Before chunking, video is made constant-rate at this many fps (at least settings.video_fps): long VFR
+# frames (animated GIF delays, v_h264_vfr_*: a 1.57 s last frame) get repeated so every chunk has a frame
+# near its end, and later filters handle fewer frames. Its period bounds how far a chunk's duration can
+# be off the plan.
+TIMING_FPS = 20.0
+TAIL_PAD_S = 5.0
+
+
+def _run_ffmpeg(args: list[str], *, name: str, timeout: float) -> None:
+    try:
+        proc = subprocess.run(args, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise CorruptMediaError(
+            f"{name}: ffmpeg took over {timeout:.0f} s; re-export the file", reason="prepare_timeout"
+        ) from exc
+    if proc.returncode != 0:
+        raise CorruptMediaError(
+            f"{name}: ffmpeg could not convert it ({_last_lines(proc.stderr, 3)}); re-export the file",
+            reason="transcode_failed",
+        )
+
+
+def _ffmpeg_base(src: Path, input_options: tuple[str, ...] = ()) -> list[str]:
+    return [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-v",
+        "error",
+        "-y",
+        "-protocol_whitelist",
+        PROTOCOL_WHITELIST,
+        *input_options,
+        "-i",
+        str(src),
+    ]
+
+
+_STRIP = ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn", "-fflags", "+bitexact"]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def _select_expr(fps: float, chunk_duration: float, last_window: float) -> str:
+    """Keep the first frame of every 1/fps cell (source timestamps, so a chunk's frames sit where they
+    were; the fps filter would move them onto its grid), plus the chunk's last frame."""
+    cell = f"floor(t*{repr(float(fps))}+1e-6)"
+    prev = f"floor(prev_selected_t*{repr(float(fps))}+1e-6)"
+    tail = _fmt(max(0.0, chunk_duration - last_window))
+    return f"select='isnan(prev_selected_t)+gt({cell}\\,{prev})+gte(t\\,{tail})'"
+
+
+@dataclass(frozen=True)
+class ChunkOutput:
+    """One file the ffmpeg pass writes: which chunk, where, and what of it."""
+
+    chunk: ChunkSpec
+    path: Path
+    mime_type: str
+    track: Track
+
+
+def _av_args(
+    src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path
+) -> tuple[list[str], list[ChunkOutput]]:
+    settings: PrepareSettings = plan.settings
+    chunks: list[ChunkSpec] = plan.chunks
+    n = len(chunks)
+    is_video = probe.media_type is MediaType.VIDEO and probe.video_stream is not None
+    with_audio = (
+        probe.has_audio
+        and probe.audio_stream is not None
+        and (settings.keep_audio or probe.media_type is MediaType.AUDIO)
+    )
+    graph: list[str] = []
+    if is_video:
+        w, h = prepared_video_size(probe, settings)
+        labels = "".join(f"[vs{i}]" for i in range(n))
+        # yadif deint=interlaced touches only frames flagged interlaced (1080i .mts), passes the rest;
+        # ffmpeg has already turned the picture upright (autorotate), so w x h is the display size.
+        timing_fps = max(TIMING_FPS, settings.video_fps)
+        # fps: eof_action=pass keeps the one frame of a sub-second clip; tpad repeats the last frame so
+        # the last chunk has frames up to the source's end even when its last frame is long (trim cuts
+        # the padding off again).
+        # Everything before the split passes frame references (no pixel work besides decoding);
+        # each branch scales only the frames its select keeps (~video_fps), which keeps the pass at
+        # about the cost of decoding alone.
+        graph.append(
+            f"[0:{probe.video_stream}]yadif=mode=send_frame:deint=interlaced,"
+            f"fps={timing_fps:g}:start_time=0:eof_action=pass,tpad=stop_mode=clone:stop_duration={TAIL_PAD_S:g},"
+            f"split={n}{labels}"
+        )
+        # trim keeps only frames that END by the chunk end, so the last kept one starts within two periods
+        window = 2.0 / timing_fps
+        for i, c in enumerate(chunks):
+            graph.append(
+                f"[vs{i}]trim=start={_fmt(c.start_s)}:end={_fmt(c.end_s)},setpts=PTS-STARTPTS,"
+                f"{_select_expr(settings.video_fps, c.duration_s, window)},"
+                f"scale={w}:{h}:flags={SCALE_FLAGS},setsar=1,format=yuv420p[v{i}]"
+            )
+    if with_audio:
+        labels = "".join(f"[as{i}]" for i in range(n))
+        # The sound is made to span the whole source: silence where a track starts late (first_pts=0),
+        # has holes (async), or ends early (apad). Otherwise a late track would slide every sound
+        # forward on the chunk's timeline, and a chunk past the track's end would have no audio at all.
+        pad = f",apad=whole_dur={_fmt(probe.duration_s)}" if probe.duration_s else ""
+        graph.append(
+            f"[0:{probe.audio_stream}]aresample=async=1:first_pts=0,"
+            f"aformat=sample_fmts=fltp:sample_rates={settings.audio_sample_rate}"
+            f":channel_layouts=mono{pad},asplit={n}{labels}"
+        )
+        for i, c in enumerate(chunks):
+            graph.append(
+                f"[as{i}]atrim=start={_fmt(c.start_s)}:end={_fmt(c.end_s)},asetpts=PTS-STARTPTS[a{i}]"
+            )
+
+    # Fast mode: the decoder skips every non-key frame (planning allows it only where keyframes are at
+    # least one per sampled frame); the timing grid above still makes every chunk exact.
+    input_options = ("-skip_frame", "nokey") if is_video and settings.fast else ()
+    args = _ffmpeg_base(src, input_options) + ["-filter_complex", ";".join(graph)]
+    # The sound of a video goes into the video file, or (split) into an audio file of its own.
+    split = is_video and with_audio and settings.audio_model is not None
+    outputs: list[ChunkOutput] = []
+    for i, c in enumerate(chunks):
+        if is_video:
+            out = out_dir / f"chunk_{i:03d}.mp4"
+            args += ["-map", f"[v{i}]"]
+            if with_audio and not split:
+                args += ["-map", f"[a{i}]", "-c:a", "aac", *_audio_options(settings)]
+            # vfr keeps the selected frames' own timestamps; a fresh encoder per file starts every
+            # chunk on a keyframe, -g bounds the GOP at ~10 s of sampled frames.
+            args += [
+                "-c:v",
+                "libx264",
+                "-preset",
+                X264_PRESET,
+                "-crf",
+                X264_CRF,
+                "-pix_fmt",
+                "yuv420p",
+                "-fps_mode",
+                "vfr",
+                "-g",
+                str(max(1, round(10 * settings.video_fps))),
+                "-flags:v",
+                "+bitexact",
+                *_STRIP,
+                "-movflags",
+                "+faststart",
+                str(out),
+            ]
+            outputs.append(ChunkOutput(c, out, VIDEO_MIME, Track.PICTURE if split else Track.ALL))
+        if not is_video or split:
+            out = out_dir / f"chunk_{i:03d}.{AUDIO_EXT}"
+            args += [
+                "-map",
+                f"[a{i}]",
+                "-c:a",
+                AUDIO_CODEC,
+                *_audio_options(settings),
+                "-vn",
+                *_STRIP,
+                str(out),
+            ]
+            outputs.append(ChunkOutput(c, out, AUDIO_MIME, Track.SOUND if split else Track.ALL))
+    return args, outputs
+
+
+def _audio_options(settings: PrepareSettings) -> list[str]:
+    return ["-b:a", settings.audio_bitrate, "-ac", "1", "-ar", str(settings.audio_sample_rate)]
+
+
+def _probe_output(path: Path, name: str) -> dict:
+    try:
+        return ffmpeg.probe(str(path), v="error")
+    except ffmpeg.Error as exc:
+        raise CorruptMediaError(
+            f"{name}: the prepared chunk {path.name} cannot be read back ({_last_lines(exc.stderr)}); "
+            "re-export the source",
+            reason="bad_output",
+        ) from exc
+
+
+def _chunk_from_output(
+    index: int, start_s: float, path: Path, mime: str, name: str, track: Track = Track.ALL
+) -> PreparedChunk:
+    if not path.exists() or path.stat().st_size == 0:
+        raise CorruptMediaError(
+            f"{name}: ffmpeg wrote no data for {path.name}; re-export the source", reason="empty_chunk"
+        )
+    info = _probe_output(path, name)
+    fmt = info.get("format") or {}
+    streams = info.get("streams") or []
+    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    try:
+        duration = float(fmt.get("duration") or 0.0)
+    except ValueError:
+        duration = 0.0
+    return PreparedChunk(
+        index=index,
+        start_s=start_s,
+        duration_s=duration if mime != IMAGE_MIME else 0.0,
+        mime_type=mime,
+        bytes=path.stat().st_size,
+        path=str(path),
+        width=int(video["width"]) if video and video.get("width") else None,
+        height=int(video["height"]) if video and video.get("height") else None,
+        has_audio=any(s.get("codec_type") == "audio" for s in streams),
+        track=track,
+    )
+
+
+def _prepare_av(
+    src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path, name: str
+) -> list[PreparedChunk]:
+    args, outputs = _av_args(src, plan, probe, out_dir)
+    timeout = max(FFMPEG_MIN_TIMEOUT_S, (probe.duration_s or 0.0) * FFMPEG_TIMEOUT_PER_SOURCE_SECOND)
+    _run_ffmpeg(args, name=name, timeout=timeout)
+    return [
+        _chunk_from_output(o.chunk.index, o.chunk.start_s, o.path, o.mime_type, name, o.track)
+        for o in outputs
+    ]
+
+
+def _flatten(im):
+    """Any Pillow mode -> RGB; transparency is composited on white, 16/32-bit grey scaled to 8 bits."""
+    from PIL import Image
+
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        import numpy as np
+
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        im = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype("uint8"), "L")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode in ("P", "L", "RGB") and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def _prepare_image_pillow(src: Path, plan: MediaPlan, out: Path) -> bool:
+    """False when Pillow cannot read the format (ffmpeg takes over)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    max_px = plan.settings.image_max_px
+    try:
+        with Image.open(src) as im:
+            im.draft("RGB", (max_px, max_px))  # JPEG: decode at a reduced scale when it is large
+            im.seek(0)
+            upright = ImageOps.exif_transpose(im)
+            upright.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
+            rgb = _flatten(upright)
+            # No exif=, icc_profile= or comment: the JPEG carries pixels only (no GPS, make, model).
+            rgb.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+        return True
+    except UnidentifiedImageError:
+        return False
+    except Image.DecompressionBombError as exc:
+        raise MediaError(f"{src.name}: {exc}; resize the image", reason="image_too_large") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise CorruptMediaError(
+            f"{src.name}: Pillow cannot decode it ({exc}); re-export the image", reason="undecodable"
+        ) from exc
+
+
+def _prepare_image_ffmpeg(src: Path, plan: MediaPlan, probe: ProbeResult, out: Path, name: str) -> None:
+    w, h = prepared_image_size(probe, plan.settings)
+    w, h = max(2, w - w % 2), max(2, h - h % 2)
+    args = _ffmpeg_base(src) + [
+        "-map",
+        f"0:{probe.video_stream}",
+        "-frames:v",
+        "1",
+        "-vf",
+        f"scale={w}:{h}:flags=lanczos,setsar=1,format=yuvj420p",
+        "-c:v",
+        "mjpeg",
+        "-q:v",
+        "3",
+        *_STRIP,
+        "-f",
+        "image2",
+        "-update",
+        "1",
+        str(out),
+    ]
+    _run_ffmpeg(args, name=name, timeout=FFMPEG_MIN_TIMEOUT_S)
+
+
+def _prepare_image(
+    src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path, name: str
+) -> list[PreparedChunk]:
+    out = out_dir / "chunk_000.jpg"
+    if not _prepare_image_pillow(src, plan, out):
+        _prepare_image_ffmpeg(src, plan, probe, out, name)
+    chunk = _chunk_from_output(0, 0.0, out, IMAGE_MIME, name)
+    return [chunk]
+
+
+def prepare_media(
+    src: str | Path, plan: MediaPlan, probe: ProbeResult, out_dir: str | Path
+) -> list[PreparedChunk]:
+    """Write every planned chunk of `src` into `out_dir` (chunk_000.mp4 / .ogg / .jpg ...).
+
+    Raises CorruptMediaError (ffmpeg or Pillow cannot convert it, naming the file and ffmpeg's last
+    stderr lines) or MediaError."""
+    src = Path(src).resolve()
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = Path(plan.source_uri).name or src.name
+    try:
+        if plan.media_type is MediaType.IMAGE:
+            return _prepare_image(src, plan, probe, out_dir, name)
+        if plan.media_type in (MediaType.VIDEO, MediaType.AUDIO):
+            return _prepare_av(src, plan, probe, out_dir, name)
+    except MediaError as exc:
+        exc.source = exc.source or plan.source_uri
+        raise
+    raise MediaError(
+        f"{name}: media type {plan.media_type} cannot be prepared",
+        reason="unsupported_media",
+        source=plan.source_uri,
+    )

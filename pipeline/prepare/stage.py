@@ -1,0 +1,53 @@
+"""prepare: one ffmpeg pass per source; chunks go to the content-keyed staging area in S3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.errors import MediaError
+from pipeline.models import PreparedChunk
+from pipeline.prepare.one_pass import prepare_media
+from pipeline.run.context import RunContext
+from pipeline.run.state import ItemState, RunManifest
+
+
+def prepare_item(ctx: RunContext, item: ItemState) -> None:
+    """Prepare one item in place (chunks uploaded to the content-keyed staging area, `item.prepared` set,
+    or the item failed with a reason). Touches no manifest: callers that prepare items in parallel
+    (the Airflow DAG's mapped groups) keep their results apart and merge them once."""
+    prefix = ctx.chunk_prefix(item)
+    index = ctx.layout.chunk_index(item.source.sha256, item.fingerprint)
+    cached = ctx.store.get_json_or_none(index)
+    if cached is not None:  # an earlier try (or run) already prepared these exact chunks
+        item.prepared = [PreparedChunk.model_validate(c) for c in cached]
+        return
+    assert item.plan is not None and item.probe is not None and ctx.scratch is not None
+    path, _ = ctx.local_source(item)
+    out_dir = ctx.scratch / "chunks" / item.source.sha256[:16]
+    try:
+        chunks = prepare_media(path, item.plan, item.probe, out_dir)
+    except MediaError as exc:
+        item.fail("prepare", exc.reason, str(exc))
+        return
+    for chunk in chunks:
+        assert chunk.path is not None
+        name = chunk.path.rsplit("/", 1)[-1]
+        loc = prefix.join(name)
+        ctx.store.upload(Path(chunk.path), loc)
+        chunk.uri, chunk.path = loc.uri, None
+    ctx.store.put_json(index, [c.model_dump() for c in chunks])
+    item.prepared = chunks
+
+
+def stage_prepare(ctx: RunContext) -> RunManifest:
+    manifest = ctx.load()
+    todo = [i for i in manifest.items if i.active]
+    ctx.progress.start("prepare", len(todo))
+    for item in todo:
+        prepare_item(ctx, item)
+        ctx.progress.advance(
+            "prepare", f"{item.source.key.rsplit('/', 1)[-1]}: {len(item.prepared)} chunk(s)"
+        )
+    manifest.stages_done.append("prepare")
+    ctx.save(manifest)
+    return manifest

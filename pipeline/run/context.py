@@ -1,0 +1,140 @@
+"""Everything a stage needs for one run: settings, date, run id, storage and where things live."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from pipeline.catalog import utc_today
+from pipeline.config import Settings
+from pipeline.run.state import ItemState, RunManifest
+from pipeline.storage import S3Layout, S3Location, S3Store
+from pipeline.tasks import Task, get_task
+
+log = logging.getLogger("pipeline.run")
+
+
+class Progress(Protocol):
+    """How long steps report progress: the CLI draws Rich bars, Airflow gets log lines."""
+
+    def start(self, stage: str, total: int) -> None: ...
+    def advance(self, stage: str, note: str = "") -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+class LogProgress:
+    def start(self, stage: str, total: int) -> None:
+        log.info("stage=%s items=%d started", stage, total)
+
+    def advance(self, stage: str, note: str = "") -> None:
+        if note:
+            log.info("stage=%s %s", stage, note)
+
+    def note(self, message: str) -> None:
+        log.info("%s", message)
+
+
+def new_run_id(dt: date, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{dt:%Y%m%d}-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def run_id_from(external_id: str) -> str:
+    """A run id from an orchestrator's id (e.g. Airflow's run_id): stable, path-safe."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", external_id).strip("-")
+    return cleaned[:80] or hashlib.sha256(external_id.encode()).hexdigest()[:16]
+
+
+@dataclass
+class RunContext:
+    settings: Settings
+    dt: date
+    run_id: str
+    store: S3Store = field(default_factory=S3Store)
+    progress: Progress = field(default_factory=LogProgress)
+    scratch: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.task: Task = get_task(self.settings.task)
+        self.source = S3Location.parse(self.settings.source)
+        self.dest = S3Location.parse(self.settings.dest)
+        self.layout = S3Layout(self.dest)
+        self._own_scratch = self.scratch is None
+        if self.scratch is None:
+            base = Path(self.settings.work_dir) if self.settings.work_dir else None
+            if base:
+                base.mkdir(parents=True, exist_ok=True)
+            self.scratch = Path(tempfile.mkdtemp(prefix=f"media-pipeline-{self.run_id}-", dir=base))
+
+    def close(self) -> None:
+        if self._own_scratch and self.scratch and self.scratch.exists():
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    @property
+    def today(self) -> date:
+        """The day the run talks to the service (lifecycles, price windows): not the data date."""
+        return utc_today()
+
+    # where things live (pipeline.storage.S3Layout names every path) ------------------------------
+    @property
+    def manifest_loc(self) -> S3Location:
+        return self.layout.manifest(self.run_id)
+
+    def chunk_prefix(self, item: ItemState) -> S3Location:
+        return self.layout.chunks(item.source.sha256, item.fingerprint)
+
+    def answer_ledger(self, sha256: str) -> S3Location:
+        """Answers are reused for the same content, task version and models (a video's sound may have
+        been asked of its own model)."""
+        models = self.settings.model
+        audio_model = self.settings.prepare_settings(self.task).audio_model
+        if audio_model and audio_model != models:
+            models += f"+{audio_model}"
+        return self.layout.answer_ledger(models, self.task.version, sha256)
+
+    # manifest -----------------------------------------------------------------------------------
+    def new_manifest(self) -> RunManifest:
+        s = self.settings
+        return RunManifest(
+            run_id=self.run_id,
+            dt=self.dt.isoformat(),
+            started_at=datetime.now(UTC),
+            model=s.model,
+            task=self.task.name,
+            task_version=self.task.version,
+            mode=s.mode,
+            source=s.source,
+            dest=s.dest,
+            budget_usd=s.budget_usd,
+        )
+
+    def load(self) -> RunManifest:
+        doc = self.store.get_json_or_none(self.manifest_loc)
+        return RunManifest.model_validate(doc) if doc else self.new_manifest()
+
+    def save(self, manifest: RunManifest) -> None:
+        self.store.put_json(self.manifest_loc, json.loads(manifest.model_dump_json()))
+
+    # local copies -------------------------------------------------------------------------------
+    def local_source(self, item: ItemState) -> tuple[Path, str]:
+        """The item's bytes on local disk (downloaded once per scratch dir) and their sha256."""
+        assert self.scratch is not None
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.source.key.rsplit("/", 1)[-1])[-80:]
+        path = (
+            self.scratch / "sources" / f"{hashlib.sha256(item.source.uri.encode()).hexdigest()[:12]}-{name}"
+        )
+        marker = path.with_suffix(path.suffix + ".sha256")
+        if path.exists() and marker.exists() and path.stat().st_size == item.source.bytes:
+            return path, marker.read_text()
+        sha = self.store.download(S3Location.parse(item.source.uri), path)
+        marker.write_text(sha)
+        return path, sha

@@ -1,0 +1,50 @@
+"""One run of the nightly job: every stage in order. The Airflow DAG calls the same stage functions,
+one task each; this is the CLI's (and the tests') way to run them in one process."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from pipeline.config import Settings
+from pipeline.run.context import Progress, RunContext, new_run_id
+from pipeline.run.state import RunManifest
+from pipeline.storage import S3Store
+
+if TYPE_CHECKING:
+    from pipeline.commit import RunSummary
+    from pipeline.gemini.client import GeminiConnection
+
+
+def run_job(
+    settings: Settings,
+    dt: date,
+    *,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    store: S3Store | None = None,
+    connection: GeminiConnection | None = None,
+) -> RunSummary | RunManifest:
+    """Run every stage for one date. A dry run stops after planning and returns the manifest."""
+    # The stages import the run's context and state: they are imported here, when a run starts.
+    from pipeline.commit import stage_commit
+    from pipeline.discover import stage_discover
+    from pipeline.infer import stage_infer
+    from pipeline.plan import stage_plan
+    from pipeline.prepare import stage_prepare
+    from pipeline.validate import stage_validate
+
+    ctx = RunContext(settings, dt, run_id or new_run_id(dt), store=store or S3Store())
+    if progress is not None:
+        ctx.progress = progress
+    try:
+        stage_discover(ctx)
+        manifest = stage_plan(ctx, connection)
+        if settings.dry_run:
+            return manifest
+        stage_prepare(ctx)
+        stage_infer(ctx, connection)
+        stage_validate(ctx, connection=connection)
+        return stage_commit(ctx)
+    finally:
+        ctx.close()

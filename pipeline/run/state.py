@@ -1,0 +1,145 @@
+"""The run's manifest: what every stage knows about every item, kept in the destination's staging
+area (`<dest>/_staging/runs/<run_id>/manifest.json`) so any stage can run on any worker, and a retried
+stage finds what the earlier try left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, PrivateAttr
+
+from pipeline.models import ItemStatus, MediaPlan, PreparedChunk, ProbeResult, SourceObject, Track, Usage
+
+
+def request_key(sha256: str, chunk_index: int, fingerprint: str, track: Track = Track.ALL) -> str:
+    """Stable across reruns: the same content, chunk, track and settings give the same key."""
+    suffix = "" if track is Track.ALL else f"-{track.value}"
+    return f"{sha256[:16]}-{fingerprint[:8]}-c{chunk_index:03d}{suffix}"
+
+
+@dataclass
+class RequestOutcome:
+    key: str
+    mode: str  # batch | sync
+    status: str  # ok | error
+    text: str | None = None
+    finish_reason: str | None = None
+    error: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    latency_ms: int | None = None
+    batch_job: str | None = None
+    billed: bool = True  # False when the service rejected the request before any tokens were used
+    attempt: int = 1
+    model_version: str | None = None  # what the service says answered (routing shows here)
+    answered_at: str | None = None  # UTC ISO time the answer arrived: it picks the price window
+    thinking: str | None = None  # the thinking level the request was sent with (effective level)
+    model_stage: str | None = None  # lifecycle stage the response reported (LEGACY, DEPRECATED, ...)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "usage": self.usage.model_dump()}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> RequestOutcome:
+        known = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
+        return cls(**{**known, "usage": Usage(**doc.get("usage", {}))})
+
+    def answered_on(self, fallback: datetime) -> datetime:
+        return datetime.fromisoformat(self.answered_at) if self.answered_at else fallback
+
+
+class PromptCache(BaseModel):
+    name: str
+    tokens: int
+    created_at: datetime
+    expires_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    def held_seconds(self, now: datetime | None = None) -> float:
+        end = self.deleted_at or now or datetime.now(UTC)
+        return max(0.0, (end - self.created_at).total_seconds())
+
+
+class ItemState(BaseModel):
+    source: SourceObject
+    status: ItemStatus = ItemStatus.OK
+    stage: str | None = None  # stage that failed it
+    reason: str | None = None  # short code
+    error: str | None = None  # human message naming the file and the fix
+    probe: ProbeResult | None = None
+    plan: MediaPlan | None = None
+    estimated_cost_usd: str = "0"
+    estimated_cost_upper_usd: str = "0"
+    fingerprint: str | None = None
+    prepared: list[PreparedChunk] = Field(default_factory=list)
+    reused_from_run_id: str | None = None
+    answer: dict[str, Any] | None = None  # stitched answer (see pipeline.validate.answers)
+
+    @property
+    def active(self) -> bool:
+        """Still on its way to the model (not failed, duplicate or answered from the ledger)."""
+        return self.status == ItemStatus.OK and self.reused_from_run_id is None
+
+    def request_key(self, chunk: PreparedChunk) -> str:
+        """The key of the request that sends this chunk (file) of this item."""
+        return request_key(self.source.sha256, chunk.index, self.fingerprint or "", chunk.track)
+
+    def chunk_count(self) -> int:
+        """Planned pieces of the source (a split video sends two files per piece)."""
+        return len({c.index for c in self.prepared})
+
+    def fail(self, stage: str, reason: str, error: str, status: ItemStatus = ItemStatus.FAILED) -> None:
+        self.status, self.stage, self.reason, self.error = status, stage, reason, error
+
+
+class BatchSubmission(BaseModel):
+    group: str  # fingerprint of the request keys in this job
+    job_name: str
+    keys: list[str]
+    submitted_at: datetime
+    transport: str = "inline"  # inline | files
+    uploaded_files: list[str] = Field(default_factory=list)
+    collected: bool = False
+
+
+class QuarantineRow(BaseModel):
+    source_uri: str
+    stage: str
+    reason: str
+    detail: str | None = None
+
+
+class RunManifest(BaseModel):
+    run_id: str
+    dt: str
+    started_at: datetime
+    model: str
+    task: str
+    task_version: str
+    mode: str
+    source: str
+    dest: str
+    budget_usd: float | None = None
+    estimated_cost_usd: str = "0"
+    stages_done: list[str] = Field(default_factory=list)
+    items: list[ItemState] = Field(default_factory=list)
+    batches: list[BatchSubmission] = Field(default_factory=list)
+    prompt_cache: dict[str, Any] | None = (
+        None  # pipeline.infer.prompt_cache.PromptCache, when the prompt is cached
+    )
+    resolved_mode: str | None = None  # batch | sync, once infer has decided (mode=auto)
+    outcomes: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> latest RequestOutcome
+    history: list[dict[str, Any]] = Field(default_factory=list)  # earlier attempts (billed too)
+    requests: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> chunk facts
+    quarantine: list[QuarantineRow] = Field(default_factory=list)
+    estimated_cost_upper_usd: str = "0"  # every answer and thought at its upper bound (the budget guard's)
+    estimate_basis: str | None = None  # where answer/thought sizes came from (history or the prior)
+    models_checked: list[str] = Field(default_factory=list)  # models the service confirmed it serves
+    warnings: list[str] = Field(default_factory=list)  # catalog, lifecycle and latency warnings, once each
+    # request key -> (item, chunk): a lookup cache for the infer stage, never serialised
+    _chunk_index: dict[str, tuple[ItemState, PreparedChunk]] | None = PrivateAttr(default=None)
+
+    def note(self, warning: str) -> None:
+        if warning not in self.warnings:
+            self.warnings.append(warning)

@@ -1,0 +1,67 @@
+"""Where a destination keeps what is not a table: the run's staging area, the content-keyed chunks,
+the ledgers that make a rerun pay nothing twice, and the validation results. One place names every
+path, so a stage, a retry on another worker and a rerun months later all look in the same place.
+
+    <dest>/_staging/runs/<run_id>/manifest.json               the run's state
+    <dest>/_staging/runs/<run_id>/groups/prepare/<id>.json    a mapped prepare group's result
+    <dest>/_staging/chunks/<sha256>/<fingerprint>/            prepared chunks (+ chunks.json)
+    <dest>/_ledger/batches/<group>.json                       a batch job paid for (intent, then job)
+    <dest>/_ledger/requests/<model>/<request key>.json        a sync answer paid for
+    <dest>/_ledger/answers/<models>/<task version>/<sha>.json a validated answer, reused by content
+    <dest>/_validation/dt=D/<run_id>.json                     Great Expectations results
+    <dest>/_validation/docs/dt=D/<run_id>/                    the same as Data Docs
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.storage.s3 import S3Location
+
+CHUNK_INDEX = "chunks.json"
+
+
+@dataclass(frozen=True)
+class S3Layout:
+    dest: S3Location
+
+    # the run ------------------------------------------------------------------------------------
+    def staging(self, run_id: str) -> S3Location:
+        return self.dest.join("_staging", "runs", run_id)
+
+    def manifest(self, run_id: str) -> S3Location:
+        return self.staging(run_id).join("manifest.json")
+
+    def group_results(self, run_id: str, stage: str) -> S3Location:
+        return self.staging(run_id).join("groups", stage)
+
+    def group_result(self, run_id: str, stage: str, group_id: str) -> S3Location:
+        return self.group_results(run_id, stage).join(f"{group_id}.json")
+
+    # content ------------------------------------------------------------------------------------
+    def chunks(self, sha256: str, fingerprint: str | None) -> S3Location:
+        """Prepared chunks are keyed by content and settings, so equal inputs share them."""
+        return self.dest.join("_staging", "chunks", sha256, fingerprint or "none")
+
+    def chunk_index(self, sha256: str, fingerprint: str | None) -> S3Location:
+        return self.chunks(sha256, fingerprint).join(CHUNK_INDEX)
+
+    # ledgers ------------------------------------------------------------------------------------
+    def batch_ledger(self) -> S3Location:
+        return self.dest.join("_ledger", "batches")
+
+    def request_ledger(self, model: str) -> S3Location:
+        return self.dest.join("_ledger", "requests", model)
+
+    def answer_ledger(self, models: str, task_version: str, sha256: str) -> S3Location:
+        return self.dest.join("_ledger", "answers", models, task_version, f"{sha256}.json")
+
+    # validation ---------------------------------------------------------------------------------
+    def validation(self) -> S3Location:
+        return self.dest.join("_validation")
+
+    def validation_results(self, dt: str, run_id: str) -> S3Location:
+        return self.validation().join(f"dt={dt}", f"{run_id}.json")
+
+    def validation_docs(self, dt: str, run_id: str) -> S3Location:
+        return self.validation().join("docs", f"dt={dt}", run_id)
