@@ -1,9 +1,12 @@
 """The project's error tree. Errors of boto3, ffmpeg and google-genai are translated into these at
 the boundary, so a caller (a stage, the Airflow layer) decides retry vs quarantine by class alone.
+S3's are translated in one table, pipeline/storage/s3_errors.py.
 
 PipelineError
 ├── TerminalError                 no retry: fix the input or the configuration
 │   ├── ConfigError               settings or task definition wrong
+│   │   ├── StorageAccessError    S3 refused a credential or a permission: names which one to fix
+│   │   └── BucketNotFoundError   a configured bucket does not exist
 │   ├── MediaError                one source cannot be used -> failed/quarantined row, run goes on
 │   │   ├── UnsupportedMediaError not a media type we handle (text, playlist, ...)
 │   │   └── CorruptMediaError     claims to be media but cannot be decoded
@@ -12,10 +15,13 @@ PipelineError
 │   ├── BatchJobFailedError       a batch job ended FAILED / EXPIRED / CANCELLED
 │   ├── ModelNotServedError       the service does not serve a model the run needs (nothing was paid)
 │   ├── QuotaExhaustedError       a daily quota is used up until its reset: retrying now only burns time
-│   └── GeminiRequestError        Gemini refused one request (400-class): that item fails, the run goes on
+│   ├── GeminiRequestError        Gemini refused one request (400-class): that item fails, the run goes on
+│   ├── ObjectNotFoundError       an S3 key a step reads is not there (deleted after listing, stale reference)
+│   └── UnclassifiedStorageError  an S3 failure no rule recognises: fails loudly, never retried blindly
 └── TransientError                retry with backoff: throttling, 5xx, timeouts
     ├── StorageTransientError
-    └── GeminiTransientError
+    ├── GeminiTransientError
+    └── FFmpegTransientError      the worker could not start ffmpeg/ffprobe (no processes, memory, fds)
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from __future__ import annotations
 
 class PipelineError(Exception):
     """Base of every error this project raises on purpose."""
+
+    # The HTTP status of the service answer it was translated from, when there was one.
+    http_status: int | None = None
 
 
 class TerminalError(PipelineError):
@@ -97,3 +106,43 @@ class StorageTransientError(TransientError):
 
 class GeminiTransientError(TransientError):
     pass
+
+
+class StorageAccessError(ConfigError):
+    """S3 refused the credentials or a permission. `credential` names what to fix (an environment
+    variable, a field of an Airflow connection, or the policy that must grant an action), never a value."""
+
+    def __init__(
+        self, message: str, *, credential: str, code: str, bucket: str | None = None, key: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.credential, self.code, self.bucket, self.key = credential, code, bucket, key
+
+
+class BucketNotFoundError(ConfigError):
+    def __init__(self, message: str, *, bucket: str) -> None:
+        super().__init__(message)
+        self.bucket = bucket
+
+
+class ObjectNotFoundError(TerminalError):
+    """A key that was expected (listed, or named by a manifest) is not there. Callers for which absence
+    is normal ask `S3Store.head` / `get_json_or_none`, which answer None instead."""
+
+    def __init__(self, message: str, *, bucket: str, key: str) -> None:
+        super().__init__(message)
+        self.bucket, self.key = bucket, key
+
+
+class UnclassifiedStorageError(TerminalError):
+    """An S3 failure no rule of the storage client recognises; the original is `__cause__`. Default deny:
+    it fails the task instead of being retried as if transient, until someone classifies it."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class FFmpegTransientError(TransientError):
+    """The worker could not start ffmpeg or ffprobe for lack of processes, memory or file descriptors
+    (EAGAIN, EMFILE, ENFILE, ENOMEM): the file is not at fault, another try later or elsewhere can pass."""

@@ -21,12 +21,17 @@ GEMINI_CONN_ID = "gemini_default"
 
 def s3_store(conn_id: str = AWS_CONN_ID) -> S3Store:
     """An S3Store over the boto3 client of the Airflow AWS connection. A missing connection falls back
-    to boto3's default chain (instance role, AWS_* variables), which is S3Hook's own behaviour."""
+    to boto3's default chain (instance role, AWS_* variables), which is S3Hook's own behaviour; error
+    messages then name the AWS_* variables rather than the connection's fields."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    from pipeline.storage import S3Store
+    from pipeline.storage import CredentialNames, S3Connection, S3Store
 
-    return S3Store(client=S3Hook(aws_conn_id=conn_id).get_conn())
+    hook = S3Hook(aws_conn_id=conn_id)
+    # Messages name where the keys were set: the connection's fields, or the AWS_* variables / role.
+    from_connection = bool(hook.conn_config.aws_access_key_id)
+    names = CredentialNames.airflow(conn_id) if from_connection else S3Connection.from_env().names
+    return S3Store(client=hook.get_conn(), names=names)
 
 
 def gemini_from_connection(conn: Any) -> GeminiConnection:

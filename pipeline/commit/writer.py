@@ -113,7 +113,7 @@ def _remove_unlisted(store: S3Store, dest: S3Location, dt: str, tables: set[str]
     for name in tables:
         for obj in list(store.list(partition(dest, name, dt))):
             if obj["Key"].removeprefix(prefix) not in listed:
-                store.client.delete_object(Bucket=dest.bucket, Key=obj["Key"])
+                store.delete(S3Location(dest.bucket, obj["Key"]))
 
 
 def write_partition(

@@ -1,4 +1,6 @@
-"""The S3 client. boto3 reads endpoint, credentials and region from the standard AWS variables
+"""The S3 client: every S3 call of the pipeline goes through `S3Store`, and each one translates its
+failures into the error tree (pipeline/storage/s3_errors.py) before they leave. Endpoint, region and
+credentials come from an `S3Connection` resolved at the edge, or from the standard AWS variables
 (`AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, ...), so moto, MinIO and AWS are the
 same code path."""
 
@@ -6,19 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError
 
-from pipeline.errors import ConfigError, StorageTransientError
+from pipeline.errors import BucketNotFoundError, ConfigError, ObjectNotFoundError, PipelineError
+from pipeline.storage.connection import CredentialNames, S3Connection, make_client
+from pipeline.storage.s3_errors import TRANSLATED, S3Call, classify_code, translate
 
-_TRANSIENT_CODES = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "503", "500"}
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ErrorTypeDef
+
+_DELETE_BATCH = 1000  # DeleteObjects' limit
 
 
 @dataclass(frozen=True)
@@ -44,59 +51,81 @@ class S3Location:
         return S3Location(self.bucket, key)
 
 
-def _translate(exc: Exception, what: str) -> Exception:
-    if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in _TRANSIENT_CODES:
-            return StorageTransientError(f"{what}: S3 answered {code}; retry later")
-        if code in {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
-            return ConfigError(f"{what}: S3 answered {code}; check the bucket name and AWS credentials")
-        return exc
-    if isinstance(exc, EndpointConnectionError):
-        return StorageTransientError(
-            f"{what}: cannot reach S3 at {exc.kwargs.get('endpoint_url')}; is AWS_ENDPOINT_URL right?"
-        )
-    if isinstance(exc, BotoCoreError):
-        return StorageTransientError(f"{what}: {exc}")
-    return exc
-
-
 class S3Store:
-    """Thin typed wrapper over one boto3 S3 client."""
+    """Typed wrapper over one boto3 S3 client; its methods raise the project's errors only.
 
-    def __init__(self, client: Any | None = None) -> None:
-        self._client = client
+    `S3Store(connection=...)` reaches S3 as the edge resolved it; `S3Store(client=..., names=...)` wraps a
+    client made elsewhere (Airflow's S3Hook); `S3Store()` reads the AWS variables at its first call."""
+
+    def __init__(
+        self,
+        client: S3Client | None = None,
+        *,
+        connection: S3Connection | None = None,
+        names: CredentialNames | None = None,
+    ) -> None:
+        self._client, self._connection, self._names = client, connection, names
 
     @cached_property
-    def client(self) -> Any:
+    def connection(self) -> S3Connection:
+        # Read at first use, not at construction: the demo and the tests export the embedded S3's
+        # variables after stores are created.
+        return self._connection or S3Connection.from_env()
+
+    @property
+    def names(self) -> CredentialNames:
+        """Where this store's credentials are set, as its error messages name them."""
+        if self._names is not None:
+            return self._names
+        return CredentialNames() if self._client is not None else self.connection.names
+
+    @cached_property
+    def client(self) -> S3Client:
         if self._client is not None:
             return self._client
-        return boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+        return make_client(self.connection)
 
+    @contextmanager
+    def _translated(self, call: S3Call) -> Iterator[None]:
+        try:
+            yield
+        except TRANSLATED as exc:
+            raise translate(exc, call, self.names) from exc
+
+    # buckets and listings -----------------------------------------------------------------------
     def ensure_bucket(self, bucket: str) -> None:
         try:
-            self.client.head_bucket(Bucket=bucket)
-        except ClientError:
-            self.client.create_bucket(Bucket=bucket)
+            with self._translated(S3Call("checking bucket", "s3:ListBucket", bucket)):
+                self.client.head_bucket(Bucket=bucket)
+            return
+        except BucketNotFoundError:
+            pass
+        with self._translated(S3Call("creating bucket", "s3:CreateBucket", bucket)):
+            try:
+                self.client.create_bucket(Bucket=bucket)
+            except ClientError as exc:  # another worker created it in between
+                if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                    raise
 
     def list(self, loc: S3Location) -> Iterator[dict[str, Any]]:
         """Objects under a prefix: dicts with Key, Size, ETag, LastModified."""
         prefix = loc.key.rstrip("/") + "/" if loc.key else ""
-        try:
+        # Pages are fetched while the caller iterates, so their errors arrive here too.
+        with self._translated(S3Call(f"listing prefix {prefix!r} of", "s3:ListBucket", loc.bucket)):
             for page in self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=loc.bucket, Prefix=prefix
             ):
-                yield from page.get("Contents", [])
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"listing {loc.uri}") from exc
+                for obj in page.get("Contents", []):
+                    yield dict(obj)
 
+    # reading ------------------------------------------------------------------------------------
     def head(self, loc: S3Location) -> dict[str, Any] | None:
+        """The object's metadata, or None when there is no such key."""
         try:
-            return self.client.head_object(Bucket=loc.bucket, Key=loc.key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-                return None
-            raise _translate(exc, f"reading {loc.uri}") from exc
+            with self._translated(S3Call("reading", "s3:GetObject", loc.bucket, loc.key)):
+                return dict(self.client.head_object(Bucket=loc.bucket, Key=loc.key))
+        except ObjectNotFoundError:
+            return None
 
     def exists(self, loc: S3Location) -> bool:
         return self.head(loc) is not None
@@ -105,61 +134,76 @@ class S3Store:
         kwargs: dict[str, Any] = {"Bucket": loc.bucket, "Key": loc.key}
         if byte_range:
             kwargs["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
-        try:
+        with self._translated(S3Call("reading", "s3:GetObject", loc.bucket, loc.key)):
             return self.client.get_object(**kwargs)["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"reading {loc.uri}") from exc
 
     def download(self, loc: S3Location, path: Path) -> str:
         """Stream an object to a file; returns its sha256 (hashing while writing, one read)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
-        try:
+        with self._translated(S3Call("downloading", "s3:GetObject", loc.bucket, loc.key)):
             body = self.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
             with path.open("wb") as fh:
                 for block in iter(lambda: body.read(1 << 20), b""):
                     digest.update(block)
                     fh.write(block)
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"downloading {loc.uri}") from exc
         return digest.hexdigest()
 
     def sha256(self, loc: S3Location) -> str:
         digest = hashlib.sha256()
-        try:
+        with self._translated(S3Call("reading", "s3:GetObject", loc.bucket, loc.key)):
             body = self.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
             for block in iter(lambda: body.read(1 << 20), b""):
                 digest.update(block)
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"reading {loc.uri}") from exc
         return digest.hexdigest()
-
-    def put_bytes(self, loc: S3Location, data: bytes, content_type: str = "application/octet-stream") -> None:
-        try:
-            self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=data, ContentType=content_type)
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"writing {loc.uri}") from exc
-
-    def upload(self, path: Path, loc: S3Location) -> None:
-        try:
-            self.client.upload_file(str(path), loc.bucket, loc.key)
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"uploading {path} to {loc.uri}") from exc
-
-    def put_json(self, loc: S3Location, doc: Any) -> None:
-        self.put_bytes(loc, json.dumps(doc, indent=1, default=str).encode(), "application/json")
 
     def get_json(self, loc: S3Location) -> Any:
         return json.loads(self.get_bytes(loc))
 
     def get_json_or_none(self, loc: S3Location) -> Any | None:
-        if not self.exists(loc):
+        """The document, or None when there is no such key (one GET, no HEAD first)."""
+        try:
+            return self.get_json(loc)
+        except ObjectNotFoundError:
             return None
-        return self.get_json(loc)
+
+    # writing ------------------------------------------------------------------------------------
+    def put_bytes(self, loc: S3Location, data: bytes, content_type: str = "application/octet-stream") -> None:
+        with self._translated(S3Call("writing", "s3:PutObject", loc.bucket, loc.key)):
+            self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=data, ContentType=content_type)
+
+    def put_json(self, loc: S3Location, doc: Any) -> None:
+        self.put_bytes(loc, json.dumps(doc, indent=1, default=str).encode(), "application/json")
+
+    def upload(self, path: Path, loc: S3Location) -> None:
+        """A local file, in parts when it is large (boto3's transfer manager)."""
+        with self._translated(S3Call(f"uploading {path} to", "s3:PutObject", loc.bucket, loc.key)):
+            self.client.upload_file(str(path), loc.bucket, loc.key)
+
+    # deleting -----------------------------------------------------------------------------------
+    def delete(self, loc: S3Location) -> None:
+        """Delete one object (S3 answers success for a key that is already gone)."""
+        with self._translated(S3Call("deleting", "s3:DeleteObject", loc.bucket, loc.key)):
+            self.client.delete_object(Bucket=loc.bucket, Key=loc.key)
 
     def delete_prefix(self, loc: S3Location) -> int:
+        """Delete every object under a prefix; returns how many. Raises if S3 refused any of them."""
         keys = [obj["Key"] for obj in self.list(loc)]
-        for start in range(0, len(keys), 1000):
-            batch = [{"Key": k} for k in keys[start : start + 1000]]
-            self.client.delete_objects(Bucket=loc.bucket, Delete={"Objects": batch, "Quiet": True})
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = keys[start : start + _DELETE_BATCH]
+            with self._translated(S3Call("deleting objects under", "s3:DeleteObject", loc.bucket, loc.key)):
+                answer = self.client.delete_objects(
+                    Bucket=loc.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+                )
+            # DeleteObjects answers 200 even when it deleted nothing: refusals are listed per key.
+            if failures := answer.get("Errors"):
+                raise self._refused_deletes(loc, failures, len(batch))
         return len(keys)
+
+    def _refused_deletes(
+        self, loc: S3Location, failures: Sequence[ErrorTypeDef], tried: int
+    ) -> PipelineError:
+        first = failures[0]
+        doing = f"deleting {tried} objects under {loc.uri}: {len(failures)} refused, the first"
+        call = S3Call(doing, "s3:DeleteObject", loc.bucket, first.get("Key", ""))
+        return classify_code(first.get("Code", ""), None, first.get("Message", ""), call, self.names)
