@@ -3,13 +3,13 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup demo test test-fast test-e2e bench check fmt clean services test-tools
+.PHONY: help setup demo test test-fast test-e2e bench check lint fmt clean services test-tools
 
 help:
 	@echo "make demo   - run the nightly job on embedded S3 + the Gemini emulator, tables in ./demo-output"
-	@echo "make test   - the whole test suite (unit + end-to-end)"
+	@echo "make test   - make check: ruff, mypy --strict, then the whole test suite (unit + end-to-end)"
 	@echo "make bench  - benchmarks (ratios against baselines measured in the same run)"
-	@echo "make check  - ruff lint + format check"
+	@echo "make lint   - ruff lint + format check and mypy --strict only"
 
 setup:
 	@scripts/bootstrap.sh
@@ -21,7 +21,10 @@ demo: setup
 # whole): the suite waits on servers and subprocesses more than it computes.
 PYTEST := $(BIN)/pytest -n auto --dist loadfile
 
-test: setup services test-tools
+test: check
+
+# Everything CI holds the code to: static checks first (seconds), then every test.
+check: lint services test-tools
 	$(PYTEST)
 
 test-fast: setup
@@ -31,15 +34,17 @@ test-e2e: setup
 	$(PYTEST) -m e2e
 
 bench: setup
-	$(BIN)/python -m pipeline.bench
+	$(BIN)/python -m pipeline_tools.bench
 
-check: setup
-	$(BIN)/ruff check pipeline dags tests
-	$(BIN)/ruff format --check pipeline dags tests
+# Static checks: the library, the emulator and the tools are typed strictly (pyproject [tool.mypy]).
+lint: setup
+	$(BIN)/ruff check pipeline gemini_emulator pipeline_tools dags tests
+	$(BIN)/ruff format --check pipeline gemini_emulator pipeline_tools dags tests
+	$(BIN)/mypy
 
 fmt: setup
-	$(BIN)/ruff format pipeline dags tests
-	$(BIN)/ruff check --fix pipeline dags tests
+	$(BIN)/ruff format pipeline gemini_emulator pipeline_tools dags tests
+	$(BIN)/ruff check --fix pipeline gemini_emulator pipeline_tools dags tests
 
 services:
 	@scripts/ci-services.sh

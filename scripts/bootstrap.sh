@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make a fresh clone runnable: Python 3.11+, uv, the locked virtualenv in .venv, ffmpeg/ffprobe.
+# Make a fresh clone runnable: Python 3.11+, uv, the locked virtualenv in .venv (with the `offline` extra:
+# moto's S3 server and DuckDB, which the demo, the tests and the bench run on), ffmpeg/ffprobe.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,7 @@ fi
 
 if [ ! -f .venv/.synced ] || [ uv.lock -nt .venv/.synced ] || [ pyproject.toml -nt .venv/.synced ]; then
   echo "syncing .venv from uv.lock ..."
-  "$UV" sync --frozen --python "$PYTHON"
+  "$UV" sync --frozen --extra offline --python "$PYTHON"
   touch .venv/.synced
 fi
 

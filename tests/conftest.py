@@ -26,7 +26,7 @@ for var in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "AWS_P
 @pytest.fixture(scope="session")
 def services() -> Iterator[object]:
     """moto's S3 server and the Gemini emulator on loopback, with the env pointing at them."""
-    from pipeline.embedded import embedded_services
+    from pipeline_tools.embedded import embedded_services
 
     with embedded_services(batch_delay_s=0.6) as running:
         yield running
@@ -35,7 +35,7 @@ def services() -> Iterator[object]:
 @pytest.fixture(scope="session")
 def samples(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """Generated sample media with ground truth (made once per session)."""
-    from pipeline.samples import generate_samples
+    from pipeline_tools.samples import generate_samples
 
     out = tmp_path_factory.mktemp("samples")
     truth = generate_samples(out)

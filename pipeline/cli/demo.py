@@ -51,7 +51,7 @@ def download_tables(store: S3Store, dest: S3Location, out: Path) -> Path:
     return out
 
 
-def example_query(root: Path) -> tuple[list[str], list[tuple]]:
+def example_query(root: Path) -> tuple[list[str], list[tuple[object, ...]]]:
     with duckdb.connect() as con:
         result = con.execute(EXAMPLE_QUERY.format(root=root.as_posix()))
         columns = [d[0] for d in result.description]

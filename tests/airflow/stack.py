@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from pipeline.embedded import free_port
+from pipeline_tools.embedded import free_port
 from tests.conftest import REPO
 
 ARTIFACTS = REPO / "test-artifacts"

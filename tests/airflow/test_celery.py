@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.embedded import free_port
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
+from pipeline_tools.embedded import free_port
 from tests.airflow.stack import (
     ARTIFACTS,
     DAG_ID,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.bench.estimate import run_estimate_bench
+from pipeline_tools.bench.estimate import run_estimate_bench
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from gemini_emulator import EmulatorConfig, GeminiEmulator
 from pipeline.config import Settings
 from pipeline.errors import BatchJobFailedError
-from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
 from pipeline.run import run_job
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from gemini_emulator import EmulatorConfig, GeminiEmulator
 from pipeline.catalog import current_models, default_run_model, model_info
 from pipeline.cli import app
-from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
 from pipeline.tasks import DESCRIBE
 
 pytestmark = pytest.mark.e2e

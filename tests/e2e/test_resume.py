@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
+from gemini_emulator import EmulatorConfig, GeminiEmulator
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
 from tests.conftest import FIXTURE_MEDIA
