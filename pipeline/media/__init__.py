@@ -1,6 +1,8 @@
-"""Media: what a file is (sniff), what ffprobe reads of it (probe, profile), behind typed functions."""
+"""Media: what a file is (sniff), what ffprobe reads of it (probe, profile), behind typed functions; the
+one runner that starts ffmpeg/ffprobe (ffmpeg.FFmpeg)."""
 
+from pipeline.media.ffmpeg import FFmpeg, default_ffmpeg
 from pipeline.media.probe import check_head, probe, verify_decodable
 from pipeline.media.sniff import SNIFF_BYTES, sniff
 
-__all__ = ["SNIFF_BYTES", "check_head", "probe", "sniff", "verify_decodable"]
+__all__ = ["SNIFF_BYTES", "FFmpeg", "check_head", "default_ffmpeg", "probe", "sniff", "verify_decodable"]

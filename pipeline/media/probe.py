@@ -1,29 +1,30 @@
 """ffprobe a local file into a ProbeResult, and check that its data really decodes.
 
 Everything ffprobe or ffmpeg cannot use becomes a MediaError subclass with a short `reason` code and a
-message that names the file and the fix; nothing else escapes from here.
+message that names the file and the fix (ffmpeg's own failures are translated by the runner,
+pipeline.media.ffmpeg); a missing binary is a ConfigError.
 """
 
 from __future__ import annotations
 
-import re
-import subprocess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import ffmpeg
-
 from pipeline.errors import CorruptMediaError, MediaError, UnsupportedMediaError
+from pipeline.media.ffmpeg import Failure, FFmpeg, Input, default_ffmpeg
 from pipeline.media.sniff import SNIFF_BYTES, looks_like_text, sniff
 from pipeline.models import MediaType, ProbeResult, StreamInfo
 
 MAX_IMAGE_PIXELS = 100_000_000  # decompression-bomb guard (width x height of one picture)
 MAX_VIDEO_PIXELS = 40_000_000  # 8K is 33 MP; anything bigger per frame is not worth decoding
-PROBE_TIMEOUT_S = 60
-DECODE_CHECK_TIMEOUT_S = 60
 TAIL_WINDOW_S = 5.0  # verify_decodable: the last seconds of a stream must yield a frame
-# ffprobe/ffmpeg may only open local files: a playlist or a crafted file cannot make us fetch URLs.
-PROTOCOL_WHITELIST = "file"
+_PROBE = Failure(
+    reason="unreadable_container",
+    timeout_reason="probe_timeout",
+    says="ffprobe cannot read it",
+    fix="re-export or re-upload the file",
+)
 
 _IMAGE_FORMATS = {
     "image2",
@@ -74,19 +75,6 @@ def _name(path: Path, source: str | None) -> str:
     return source or path.name
 
 
-def _last_lines(stderr: bytes | str | None, n: int = 1) -> str:
-    if not stderr:
-        return "no frame decoded, no error printed"
-    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
-    # ffmpeg prefixes errors with the local path it read ("/tmp/.../x.mp4: Invalid data ..."): that
-    # scratch path means nothing to the user, the message already names the source.
-    lines = [_LOCAL_PATH_PREFIX.sub("", ln.strip()) for ln in text.splitlines() if ln.strip()]
-    return " | ".join(lines[-n:]) if lines else "no frame decoded, no error printed"
-
-
-_LOCAL_PATH_PREFIX = re.compile(r"^/\S+?: ")
-
-
 def _float(value: Any) -> float | None:
     try:
         f = float(value)
@@ -106,7 +94,7 @@ def _rate(value: Any) -> float | None:
     return n / d if n > 0 and d > 0 else None
 
 
-def _rotation(stream: dict) -> int:
+def _rotation(stream: dict[str, Any]) -> int:
     """Clockwise rotation (0/90/180/270) a player applies to show the stream upright."""
     for side in stream.get("side_data_list") or []:
         if side.get("side_data_type") == "Display Matrix" and side.get("rotation") is not None:
@@ -147,7 +135,7 @@ def _exif_orientation(path: Path) -> int:
         return 1
 
 
-def _stream_info(s: dict) -> StreamInfo:
+def _stream_info(s: dict[str, Any]) -> StreamInfo:
     return StreamInfo(
         index=int(s.get("index", 0)),
         codec_type=str(s.get("codec_type") or "data"),
@@ -164,14 +152,14 @@ def _stream_info(s: dict) -> StreamInfo:
     )
 
 
-def _frame_count(s: dict) -> int | None:
+def _frame_count(s: dict[str, Any]) -> int | None:
     try:
         return int(s["nb_frames"])
     except (KeyError, TypeError, ValueError):
         return None
 
 
-def _is_image(fmt: dict, vs: dict, duration: float | None) -> bool:
+def _is_image(fmt: dict[str, Any], vs: dict[str, Any], duration: float | None) -> bool:
     format_name = fmt.get("format_name") or ""
     brand = str((fmt.get("tags") or {}).get("major_brand", "")).strip().lower()
     codec = vs.get("codec_name") or ""
@@ -213,12 +201,14 @@ def check_head(head: bytes, name: str, source: str | None = None) -> None:
         )
 
 
-def probe(path: str | Path, *, source: str | None = None, profile: bool = True) -> ProbeResult:
+def probe(
+    path: str | Path, *, source: str | None = None, profile: bool = True, runner: FFmpeg | None = None
+) -> ProbeResult:
     """ffprobe `path` and decide its media type, display size, duration and the streams to use; for a
     video also (profile=True) its keyframe spacing and how much its picture changes (media.profile).
 
     Raises UnsupportedMediaError (not media at all), CorruptMediaError (cannot be read), or
-    MediaError reason 'image_too_large' (decompression-bomb guard)."""
+    MediaError reason 'image_too_large' (decompression-bomb guard); ConfigError without ffprobe."""
     path = Path(path).resolve()  # absolute: a name starting with '-' can never look like an option
     name = _name(path, source)
     try:
@@ -236,38 +226,20 @@ def probe(path: str | Path, *, source: str | None = None, profile: bool = True) 
         )
     check_head(head, name, source)
 
-    try:
-        data = ffmpeg.probe(
-            str(path),
-            cmd="ffprobe",
-            v="error",
-            protocol_whitelist=PROTOCOL_WHITELIST,
-            timeout=PROBE_TIMEOUT_S,
-        )
-    except ffmpeg.Error as exc:
-        raise CorruptMediaError(
-            f"{name}: ffprobe cannot read it ({_last_lines(exc.stderr)}); re-export or re-upload the file",
-            reason="unreadable_container",
-            source=source,
-        ) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise CorruptMediaError(
-            f"{name}: ffprobe took over {PROBE_TIMEOUT_S} s; re-export the file",
-            reason="probe_timeout",
-            source=source,
-        ) from exc
+    runner = runner or default_ffmpeg()
+    data = runner.probe(path, name=name, failure=_PROBE, source=source)
     result = _decide(data, path, name, source)
     if profile and result.media_type is MediaType.VIDEO and result.video_stream is not None:
         from pipeline.media.profile import profile_video
 
-        found = profile_video(path, result.video_stream, result.duration_s or 0.0)
+        found = profile_video(path, result.video_stream, result.duration_s or 0.0, runner=runner)
         result.keyframe_interval_s, result.motion = found.keyframe_interval_s, found.motion
     return result
 
 
-def _decide(data: dict, path: Path, name: str, source: str | None) -> ProbeResult:
+def _decide(data: dict[str, Any], path: Path, name: str, source: str | None) -> ProbeResult:
     fmt = data.get("format") or {}
-    raw_streams: list[dict] = data.get("streams") or []
+    raw_streams: list[dict[str, Any]] = data.get("streams") or []
     streams = [_stream_info(s) for s in raw_streams]
     format_name = str(fmt.get("format_name") or "unknown")
 
@@ -293,7 +265,7 @@ def _decide(data: dict, path: Path, name: str, source: str | None) -> ProbeResul
         durations = [d for d in (_float(s.get("duration")) for s in chosen) if d and d > 0]
         duration = max(durations) if durations else None
 
-    width = height = None
+    width = height = 0  # none for audio (ProbeResult gets None)
     rotation = 0
     if video_raw is not None:
         width, height = int(video_raw.get("width") or 0), int(video_raw.get("height") or 0)
@@ -362,23 +334,34 @@ def _decide(data: dict, path: Path, name: str, source: str | None) -> ProbeResul
     )
 
 
-def _count_frames(
-    path: Path, stream: int, *, start: float | None, length: float | None, frames: int | None
-) -> tuple[int, str]:
-    """Decode part of one stream; return how many frames came out and ffmpeg's stderr."""
-    args = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", PROTOCOL_WHITELIST]
-    if start:
-        args += ["-ss", f"{start:.3f}"]
-    args += ["-i", str(path), "-map", f"0:{stream}", "-dn", "-sn"]
+def _decode_sample(
+    runner: FFmpeg,
+    path: Path,
+    stream: int,
+    failure: Failure,
+    *,
+    name: str,
+    source: str | None,
+    start: float | None = None,
+    length: float | None = None,
+    frames: int | None = None,
+) -> None:
+    """Decode part of one stream; raise `failure` when ffmpeg fails or no frame comes out."""
+    options = ("-ss", f"{start:.3f}") if start else ()
+    args = ["-map", f"0:{stream}", "-dn", "-sn"]
     if length:
         args += ["-t", f"{length:.3f}"]
     if frames:
         args += ["-frames", str(frames)]
     args += ["-f", "framecrc", "-"]
-    proc = subprocess.run(args, capture_output=True, timeout=DECODE_CHECK_TIMEOUT_S, check=False)
-    out = proc.stdout.decode("utf-8", "replace").splitlines()
-    count = sum(1 for ln in out if ln and not ln.startswith("#"))
-    return (count if proc.returncode == 0 else 0), proc.stderr.decode("utf-8", "replace")
+    done = runner.run([Input.file(path, *options)], args, name=name, failure=failure, source=source)
+    out = done.stdout.decode("utf-8", "replace").splitlines()
+    if not any(ln and not ln.startswith("#") for ln in out):
+        raise failure.error(name, done.stderr, source=source)
+
+
+def _undecodable(says: str, fix: str, reason: str = "undecodable") -> Failure:
+    return Failure(reason, "decode_timeout", says, fix, lines=2, slow="decoding a sample")
 
 
 def _verify_with_pillow(path: Path, name: str, source: str | None) -> None:
@@ -415,7 +398,9 @@ def _verify_with_pillow(path: Path, name: str, source: str | None) -> None:
         ) from exc
 
 
-def verify_decodable(path: str | Path, probe: ProbeResult, *, source: str | None = None) -> None:
+def verify_decodable(
+    path: str | Path, probe: ProbeResult, *, source: str | None = None, runner: FFmpeg | None = None
+) -> None:
     """Decode a little of the head AND the tail of the chosen stream.
 
     Headers can parse while the data is gone: x_truncated_100000B.mp4 claims 35 s, decodes ~6 frames
@@ -428,40 +413,23 @@ def verify_decodable(path: str | Path, probe: ProbeResult, *, source: str | None
         raise CorruptMediaError(
             f"{name}: nothing to decode; re-export the file", reason="no_media_streams", source=source
         )
-    try:
-        if probe.media_type is MediaType.IMAGE:
-            count, err = _count_frames(path, stream, start=None, length=None, frames=1)
-            if count == 0:
-                raise CorruptMediaError(
-                    f"{name}: the picture does not decode ({_last_lines(err, 2)}); re-export the image",
-                    reason="undecodable",
-                    source=source,
-                )
-            _verify_with_pillow(path, name, source)
-            return
-        duration = probe.duration_s or 0.0
-        count, err = _count_frames(path, stream, start=None, length=min(1.0, duration) or None, frames=5)
-        if count == 0:
-            raise CorruptMediaError(
-                f"{name}: the first second does not decode ({_last_lines(err, 2)}); re-export the file",
-                reason="undecodable",
-                source=source,
-            )
-        if duration > TAIL_WINDOW_S:
-            # a window, not a point: a VFR stream's last frame can sit well before the end
-            # (v_h264_vfr_3026x1386_noaudio.mp4: last frame at 7.16 s of 8.73 s, shown for 1.57 s)
-            tail_start = duration - TAIL_WINDOW_S
-            count, err = _count_frames(path, stream, start=tail_start, length=None, frames=3)
-            if count == 0:
-                raise CorruptMediaError(
-                    f"{name}: claims {duration:.1f} s but nothing decodes after {tail_start:.1f} s "
-                    f"({_last_lines(err, 2)}); the file is truncated, upload it again",
-                    reason="truncated",
-                    source=source,
-                )
-    except subprocess.TimeoutExpired as exc:
-        raise CorruptMediaError(
-            f"{name}: decoding a sample took over {DECODE_CHECK_TIMEOUT_S} s; re-export the file",
-            reason="decode_timeout",
-            source=source,
-        ) from exc
+    runner = runner or default_ffmpeg()
+    sample = partial(_decode_sample, runner, path, stream, name=name, source=source)
+    if probe.media_type is MediaType.IMAGE:
+        picture = _undecodable("the picture does not decode", "re-export the image")
+        sample(picture, frames=1)
+        _verify_with_pillow(path, name, source)
+        return
+    duration = probe.duration_s or 0.0
+    head = _undecodable("the first second does not decode", "re-export the file")
+    sample(head, length=min(1.0, duration) or None, frames=5)
+    if duration > TAIL_WINDOW_S:
+        # a window, not a point: a VFR stream's last frame can sit well before the end
+        # (v_h264_vfr_3026x1386_noaudio.mp4: last frame at 7.16 s of 8.73 s, shown for 1.57 s)
+        tail_start = duration - TAIL_WINDOW_S
+        tail = _undecodable(
+            f"claims {duration:.1f} s but nothing decodes after {tail_start:.1f} s",
+            "the file is truncated, upload it again",
+            reason="truncated",
+        )
+        sample(tail, start=tail_start, frames=3)

@@ -11,15 +11,16 @@ a profile never fails a source.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.media.probe import PROTOCOL_WHITELIST
+from pipeline.errors import MediaError
+from pipeline.media.ffmpeg import Failure, FFmpeg, Input, default_ffmpeg
 
 KEYFRAME_WINDOW_S = 30.0
-PROFILE_TIMEOUT_S = 120
+PROFILE_TIMEOUT_S = 120.0
+# Reason codes no row ever shows: a failed profile is caught here and reads "unknown".
+_PROFILE = Failure("profile_failed", "profile_timeout", "cannot profile the video", "nothing to do")
 THUMB_W, THUMB_H = 64, 36
 # A pair of samples "changed" when over CHANGED_PIXEL_SHARE of the thumbnail moved by > PIXEL_DELTA grey
 # levels: a moving mouse pointer or a typed word stays under it, a cut, a pan or a slide change does not.
@@ -41,33 +42,25 @@ class VideoProfile:
     samples: int = 0
 
 
-def keyframe_interval(path: Path, stream: int, duration: float) -> float | None:
+def keyframe_interval(path: Path, stream: int, duration: float, runner: FFmpeg) -> float | None:
     """Longest gap between keyframes (or from the last one to the window's end) over the first
     KEYFRAME_WINDOW_S, from packet flags: nothing is decoded."""
     window = min(KEYFRAME_WINDOW_S, duration)
     args = [
-        "ffprobe",
-        "-v",
-        "error",
-        "-protocol_whitelist",
-        PROTOCOL_WHITELIST,
         "-select_streams",
         str(stream),
         "-read_intervals",
         f"%+{window + 1:.3f}",
         "-show_entries",
         "packet=pts_time,dts_time,flags",
-        "-of",
-        "json",
-        str(path),
     ]
     try:
-        proc = subprocess.run(args, capture_output=True, timeout=PROFILE_TIMEOUT_S, check=False)
-        packets = json.loads(proc.stdout or b"{}").get("packets") or []
-    except (subprocess.TimeoutExpired, ValueError):
+        data = runner.probe_json(
+            Input.file(path), args, name=path.name, failure=_PROFILE, timeout=PROFILE_TIMEOUT_S
+        )
+    except MediaError:
         return None
-    if proc.returncode != 0:
-        return None
+    packets = data.get("packets") or []
     times = []
     for p in packets:
         if "K" not in str(p.get("flags", "")):
@@ -86,11 +79,11 @@ def keyframe_interval(path: Path, stream: int, duration: float) -> float | None:
     return round(max(gaps), 3)
 
 
-def _thumbnails(path: Path, stream: int, *, keyframes_only: bool, window: float) -> list[bytes]:
-    args = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", PROTOCOL_WHITELIST]
-    if keyframes_only:
-        args += ["-skip_frame", "nokey"]
-    args += ["-i", str(path), "-map", f"0:{stream}", "-an", "-sn", "-dn", "-t", f"{window:.3f}"]
+def _thumbnails(
+    runner: FFmpeg, path: Path, stream: int, *, keyframes_only: bool, window: float
+) -> list[bytes]:
+    options = ("-skip_frame", "nokey") if keyframes_only else ()
+    args = ["-map", f"0:{stream}", "-an", "-sn", "-dn", "-t", f"{window:.3f}"]
     step = (
         "" if keyframes_only else f"select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{SAMPLE_STEP_S})',"
     )
@@ -104,11 +97,13 @@ def _thumbnails(path: Path, stream: int, *, keyframes_only: bool, window: float)
         "-",
     ]
     try:
-        proc = subprocess.run(args, capture_output=True, timeout=PROFILE_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
+        done = runner.run(
+            [Input.file(path, *options)], args, name=path.name, failure=_PROFILE, timeout=PROFILE_TIMEOUT_S
+        )
+    except MediaError:
         return []
     size = THUMB_W * THUMB_H
-    data = proc.stdout
+    data = done.stdout
     return [data[i : i + size] for i in range(0, len(data) - size + 1, size)]
 
 
@@ -123,10 +118,15 @@ def motion_share(frames: list[bytes]) -> float | None:
     return round(float((moved > CHANGED_PIXEL_SHARE).mean()), 4)
 
 
-def profile_video(path: str | Path, stream: int, duration: float) -> VideoProfile:
+def profile_video(
+    path: str | Path, stream: int, duration: float, *, runner: FFmpeg | None = None
+) -> VideoProfile:
     path = Path(path)
-    interval = keyframe_interval(path, stream, duration)
+    runner = runner or default_ffmpeg()
+    interval = keyframe_interval(path, stream, duration, runner)
     keyframes_only = interval is not None and KEY_SAMPLE_MIN_S <= interval <= KEY_SAMPLE_MAX_S
     window = KEY_SAMPLE_WINDOW_S if keyframes_only else DECODED_WINDOW_S
-    frames = _thumbnails(path, stream, keyframes_only=keyframes_only, window=min(window, duration + 1))
+    frames = _thumbnails(
+        runner, path, stream, keyframes_only=keyframes_only, window=min(window, duration + 1)
+    )
     return VideoProfile(keyframe_interval_s=interval, motion=motion_share(frames), samples=len(frames))

@@ -9,14 +9,12 @@ ffprobed afterwards, so a PreparedChunk carries what the file really holds.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-import ffmpeg
+from typing import TYPE_CHECKING
 
 from pipeline.errors import CorruptMediaError, MediaError
-from pipeline.media.probe import PROTOCOL_WHITELIST, _last_lines
+from pipeline.media.ffmpeg import Failure, FFmpeg, Input, default_ffmpeg
 from pipeline.models import (
     ChunkSpec,
     MediaPlan,
@@ -27,6 +25,9 @@ from pipeline.models import (
     Track,
 )
 from pipeline.plan import prepared_image_size, prepared_video_size
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 VIDEO_MIME = "video/mp4"
 IMAGE_MIME = "image/jpeg"
@@ -47,34 +48,13 @@ TIMING_FPS = 20.0
 TAIL_PAD_S = 5.0
 
 
-def _run_ffmpeg(args: list[str], *, name: str, timeout: float) -> None:
-    try:
-        proc = subprocess.run(args, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise CorruptMediaError(
-            f"{name}: ffmpeg took over {timeout:.0f} s; re-export the file", reason="prepare_timeout"
-        ) from exc
-    if proc.returncode != 0:
-        raise CorruptMediaError(
-            f"{name}: ffmpeg could not convert it ({_last_lines(proc.stderr, 3)}); re-export the file",
-            reason="transcode_failed",
-        )
-
-
-def _ffmpeg_base(src: Path, input_options: tuple[str, ...] = ()) -> list[str]:
-    return [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-v",
-        "error",
-        "-y",
-        "-protocol_whitelist",
-        PROTOCOL_WHITELIST,
-        *input_options,
-        "-i",
-        str(src),
-    ]
+_TRANSCODE = Failure(
+    reason="transcode_failed",
+    timeout_reason="prepare_timeout",
+    says="ffmpeg could not convert it",
+    fix="re-export the file",
+    lines=3,
+)
 
 
 _STRIP = ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn", "-fflags", "+bitexact"]
@@ -105,7 +85,7 @@ class ChunkOutput:
 
 def _av_args(
     src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path
-) -> tuple[list[str], list[ChunkOutput]]:
+) -> tuple[Input, list[str], list[ChunkOutput]]:
     settings: PrepareSettings = plan.settings
     chunks: list[ChunkSpec] = plan.chunks
     n = len(chunks)
@@ -160,7 +140,8 @@ def _av_args(
     # Fast mode: the decoder skips every non-key frame (planning allows it only where keyframes are at
     # least one per sampled frame); the timing grid above still makes every chunk exact.
     input_options = ("-skip_frame", "nokey") if is_video and settings.fast else ()
-    args = _ffmpeg_base(src, input_options) + ["-filter_complex", ";".join(graph)]
+    source = Input.file(src, *input_options)
+    args = ["-filter_complex", ";".join(graph)]
     # The sound of a video goes into the video file, or (split) into an audio file of its own.
     split = is_video and with_audio and settings.audio_model is not None
     outputs: list[ChunkOutput] = []
@@ -206,32 +187,28 @@ def _av_args(
                 str(out),
             ]
             outputs.append(ChunkOutput(c, out, AUDIO_MIME, Track.SOUND if split else Track.ALL))
-    return args, outputs
+    return source, args, outputs
 
 
 def _audio_options(settings: PrepareSettings) -> list[str]:
     return ["-b:a", settings.audio_bitrate, "-ac", "1", "-ar", str(settings.audio_sample_rate)]
 
 
-def _probe_output(path: Path, name: str) -> dict:
-    try:
-        return ffmpeg.probe(str(path), v="error")
-    except ffmpeg.Error as exc:
-        raise CorruptMediaError(
-            f"{name}: the prepared chunk {path.name} cannot be read back ({_last_lines(exc.stderr)}); "
-            "re-export the source",
-            reason="bad_output",
-        ) from exc
-
-
 def _chunk_from_output(
-    index: int, start_s: float, path: Path, mime: str, name: str, track: Track = Track.ALL
+    runner: FFmpeg, index: int, start_s: float, path: Path, mime: str, name: str, track: Track = Track.ALL
 ) -> PreparedChunk:
     if not path.exists() or path.stat().st_size == 0:
         raise CorruptMediaError(
             f"{name}: ffmpeg wrote no data for {path.name}; re-export the source", reason="empty_chunk"
         )
-    info = _probe_output(path, name)
+    read_back = Failure(
+        "bad_output",
+        "prepare_timeout",
+        f"the prepared chunk {path.name} cannot be read back",
+        "re-export the source",
+        slow=f"ffprobe of the prepared chunk {path.name}",
+    )
+    info = runner.probe(path, name=name, failure=read_back)
     fmt = info.get("format") or {}
     streams = info.get("streams") or []
     video = next((s for s in streams if s.get("codec_type") == "video"), None)
@@ -254,18 +231,18 @@ def _chunk_from_output(
 
 
 def _prepare_av(
-    src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path, name: str
+    runner: FFmpeg, src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path, name: str
 ) -> list[PreparedChunk]:
-    args, outputs = _av_args(src, plan, probe, out_dir)
+    source, args, outputs = _av_args(src, plan, probe, out_dir)
     timeout = max(FFMPEG_MIN_TIMEOUT_S, (probe.duration_s or 0.0) * FFMPEG_TIMEOUT_PER_SOURCE_SECOND)
-    _run_ffmpeg(args, name=name, timeout=timeout)
+    runner.run([source], args, name=name, failure=_TRANSCODE, timeout=timeout)
     return [
-        _chunk_from_output(o.chunk.index, o.chunk.start_s, o.path, o.mime_type, name, o.track)
+        _chunk_from_output(runner, o.chunk.index, o.chunk.start_s, o.path, o.mime_type, name, o.track)
         for o in outputs
     ]
 
 
-def _flatten(im):
+def _flatten(im: PILImage) -> PILImage:
     """Any Pillow mode -> RGB; transparency is composited on white, 16/32-bit grey scaled to 8 bits."""
     from PIL import Image
 
@@ -307,10 +284,12 @@ def _prepare_image_pillow(src: Path, plan: MediaPlan, out: Path) -> bool:
         ) from exc
 
 
-def _prepare_image_ffmpeg(src: Path, plan: MediaPlan, probe: ProbeResult, out: Path, name: str) -> None:
+def _prepare_image_ffmpeg(
+    runner: FFmpeg, src: Path, plan: MediaPlan, probe: ProbeResult, out: Path, name: str
+) -> None:
     w, h = prepared_image_size(probe, plan.settings)
     w, h = max(2, w - w % 2), max(2, h - h % 2)
-    args = _ffmpeg_base(src) + [
+    args = [
         "-map",
         f"0:{probe.video_stream}",
         "-frames:v",
@@ -328,35 +307,41 @@ def _prepare_image_ffmpeg(src: Path, plan: MediaPlan, probe: ProbeResult, out: P
         "1",
         str(out),
     ]
-    _run_ffmpeg(args, name=name, timeout=FFMPEG_MIN_TIMEOUT_S)
+    runner.run([Input.file(src)], args, name=name, failure=_TRANSCODE, timeout=FFMPEG_MIN_TIMEOUT_S)
 
 
 def _prepare_image(
-    src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path, name: str
+    runner: FFmpeg, src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path, name: str
 ) -> list[PreparedChunk]:
     out = out_dir / "chunk_000.jpg"
     if not _prepare_image_pillow(src, plan, out):
-        _prepare_image_ffmpeg(src, plan, probe, out, name)
-    chunk = _chunk_from_output(0, 0.0, out, IMAGE_MIME, name)
+        _prepare_image_ffmpeg(runner, src, plan, probe, out, name)
+    chunk = _chunk_from_output(runner, 0, 0.0, out, IMAGE_MIME, name)
     return [chunk]
 
 
 def prepare_media(
-    src: str | Path, plan: MediaPlan, probe: ProbeResult, out_dir: str | Path
+    src: str | Path,
+    plan: MediaPlan,
+    probe: ProbeResult,
+    out_dir: str | Path,
+    *,
+    runner: FFmpeg | None = None,
 ) -> list[PreparedChunk]:
     """Write every planned chunk of `src` into `out_dir` (chunk_000.mp4 / .ogg / .jpg ...).
 
     Raises CorruptMediaError (ffmpeg or Pillow cannot convert it, naming the file and ffmpeg's last
-    stderr lines) or MediaError."""
+    stderr lines) or MediaError; ConfigError without ffmpeg."""
     src = Path(src).resolve()
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     name = Path(plan.source_uri).name or src.name
+    runner = runner or default_ffmpeg()
     try:
         if plan.media_type is MediaType.IMAGE:
-            return _prepare_image(src, plan, probe, out_dir, name)
+            return _prepare_image(runner, src, plan, probe, out_dir, name)
         if plan.media_type in (MediaType.VIDEO, MediaType.AUDIO):
-            return _prepare_av(src, plan, probe, out_dir, name)
+            return _prepare_av(runner, src, plan, probe, out_dir, name)
     except MediaError as exc:
         exc.source = exc.source or plan.source_uri
         raise

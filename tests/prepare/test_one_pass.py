@@ -1,20 +1,19 @@
 from __future__ import annotations
 
 import dataclasses as _dataclasses
-import subprocess
 
 import ffmpeg
 import pytest
 from PIL import Image
 
-import pipeline.prepare.one_pass as prepare_mod
 from pipeline.errors import MediaError
 from pipeline.media import probe
-from pipeline.models import MediaType, PrepareSettings
+from pipeline.media.ffmpeg import FFmpeg, Spawn
+from pipeline.models import MediaType
 from pipeline.plan import plan_media
 from pipeline.prepare import prepare_media
 from pipeline.tasks import DESCRIBE as _DESCRIBE
-from tests.media_helpers import FIXTURE_FILES, FIXTURES, OVERLAP_S, run_pipeline
+from tests.media_helpers import FIXTURE_FILES, FIXTURES, OVERLAP_S, prepare_settings, run_pipeline
 
 P_TASK = _dataclasses.replace(_DESCRIBE, prompt="p")
 
@@ -115,37 +114,32 @@ def test_large_image_downscaled(fixture_outcomes):
     assert (chunks[0].width, chunks[0].height) == (768, 161)
 
 
-def test_one_ffmpeg_process_per_source(tmp_path, monkeypatch):
-    calls: list[list[str]] = []
-    real_run = subprocess.run
-
-    def spy(args, *a, **kw):
-        calls.append(list(args))
-        return real_run(args, *a, **kw)
-
+def test_one_ffmpeg_process_per_source(tmp_path):
+    calls: list[Spawn] = []
     path = FIXTURES / "v_h264_aac_2subs.mkv"
     result = probe(path)
     plan = plan_media(
         "v.mkv",
         result,
-        settings=PrepareSettings(),
+        settings=prepare_settings(),
         model="gemini-3.8-flash",
         max_chunk_seconds=3.0,
         overlap_s=0.5,
         task=P_TASK,
         max_output_tokens=100,
     )
-    monkeypatch.setattr(prepare_mod.subprocess, "run", spy)
-    chunks = prepare_media(path, plan, result, tmp_path)
+    chunks = prepare_media(path, plan, result, tmp_path, runner=FFmpeg(on_spawn=calls.append))
     assert len(chunks) == len(plan.chunks) >= 4
-    assert [c[0] for c in calls] == ["ffmpeg"]
+    # one ffmpeg pass writes every chunk; then each chunk is read back by ffprobe
+    assert [c.tool for c in calls] == ["ffmpeg"] + ["ffprobe"] * len(chunks)
+    assert calls[0].argv.count("-i") == 1
 
 
 def test_no_audio_when_not_kept(tmp_path):
     _, plan, chunks = run_pipeline(
         FIXTURES / "v_vp9_opus_320x180.webm",
         tmp_path,
-        settings=PrepareSettings(keep_audio=False, max_height=144),
+        settings=prepare_settings(keep_audio=False, max_height=144),
     )
     assert all(not c.has_audio and c.height == 144 for c in chunks)
     assert plan.estimate.audio == 0

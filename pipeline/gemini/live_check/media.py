@@ -6,20 +6,27 @@ applied to the same numbers the planner would use."""
 from __future__ import annotations
 
 import io
-import subprocess
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
+from pipeline.errors import ConfigError, MediaError
 from pipeline.media import probe
+from pipeline.media.ffmpeg import Failure, FFmpeg, Input, default_ffmpeg
 
 SECONDS = 10
 IMAGE_SIZE = (1024, 768)  # two 768 px tiles wide on 2.x: the tiling rule is visible
 VIDEO_SIZE = "320x240"
 AUDIO_RATE = 16000  # the pipeline's prepared audio rate (Settings.audio_sample_rate)
-FFMPEG_TIMEOUT_S = 60
+_MAKE_CLIP = Failure(
+    "clip_failed",
+    "clip_timeout",
+    "ffmpeg cannot make the clip",
+    "install an ffmpeg built with libx264 and aac (apt-get install ffmpeg)",
+    lines=2,
+)
 
 
 @dataclass(frozen=True)
@@ -45,17 +52,26 @@ class MediaSet:
     audio: Clip
 
 
-def build_media(workdir: Path) -> MediaSet:
-    """Make the four clips under `workdir` (ffmpeg for the videos)."""
+def build_media(workdir: Path, *, runner: FFmpeg | None = None) -> MediaSet:
+    """Make the four clips under `workdir` (ffmpeg for the videos).
+
+    Raises ConfigError: ffmpeg is missing, or cannot make an H.264/AAC clip from a test pattern (our
+    own input, so the installation is at fault, not a file)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    runner = runner or default_ffmpeg()
     width, height = IMAGE_SIZE
     silent, toned = workdir / "silent.mp4", workdir / "tone.mp4"
-    _video(silent, tone=False)
-    _video(toned, tone=True)
+    try:
+        _video(runner, silent, tone=False)
+        _video(runner, toned, tone=True)
+        video = _clip(runner, silent, f"video {SECONDS} s {VIDEO_SIZE}")
+        video_with_tone = _clip(runner, toned, f"video {SECONDS} s {VIDEO_SIZE} + tone", sound=True)
+    except MediaError as exc:
+        raise ConfigError(f"the tokens check's clips: {exc}") from exc
     return MediaSet(
         image=Clip(f"image {width}x{height}", "image/png", _png(), width=width, height=height),
-        video=_clip(silent, f"video {SECONDS} s {VIDEO_SIZE}"),
-        video_with_tone=_clip(toned, f"video {SECONDS} s {VIDEO_SIZE} + tone", sound=True),
+        video=video,
+        video_with_tone=video_with_tone,
         audio=Clip(f"audio {SECONDS} s WAV", "audio/wav", _wav(), duration_s=float(SECONDS), sound=True),
     )
 
@@ -85,26 +101,18 @@ def _wav() -> bytes:
     return buf.getvalue()
 
 
-def _video(path: Path, *, tone: bool) -> None:
-    argv = [
-        "ffmpeg",
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        f"color=c=0x3050a0:s={VIDEO_SIZE}:r=25:d={SECONDS}",
-    ]
+def _video(runner: FFmpeg, path: Path, *, tone: bool) -> None:
+    inputs = [Input.lavfi(f"color=c=0x3050a0:s={VIDEO_SIZE}:r=25:d={SECONDS}")]
+    args: list[str] = []
     if tone:
-        argv += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={AUDIO_RATE}:duration={SECONDS}"]
-        argv += ["-c:a", "aac", "-ac", "1", "-ar", str(AUDIO_RATE)]
-    argv += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-t", str(SECONDS), str(path)]
-    subprocess.run(argv, check=True, capture_output=True, timeout=FFMPEG_TIMEOUT_S)
+        inputs.append(Input.lavfi(f"sine=frequency=440:sample_rate={AUDIO_RATE}:duration={SECONDS}"))
+        args += ["-c:a", "aac", "-ac", "1", "-ar", str(AUDIO_RATE)]
+    args += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-t", str(SECONDS), str(path.resolve())]
+    runner.run(inputs, args, name=path.name, failure=_MAKE_CLIP)
 
 
-def _clip(path: Path, label: str, *, sound: bool = False) -> Clip:
-    probed = probe(path, profile=False)
+def _clip(runner: FFmpeg, path: Path, label: str, *, sound: bool = False) -> Clip:
+    probed = probe(path, profile=False, runner=runner)
     return Clip(
         label,
         "video/mp4",
