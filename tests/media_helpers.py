@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from pipeline.config import Settings
 from pipeline.media import probe, verify_decodable
 from pipeline.models import MediaPlan, PreparedChunk, PrepareSettings, ProbeResult
 from pipeline.plan import plan_media
@@ -21,6 +22,12 @@ MAX_CHUNK_S = 4.0
 OVERLAP_S = 1.0
 
 
+def prepare_settings(**changes: object) -> PrepareSettings:
+    """PrepareSettings as a run with the default Settings gets them (PrepareSettings has no defaults of
+    its own), with `changes`."""
+    return PrepareSettings.model_validate({**Settings().prepare_settings().model_dump(), **changes})
+
+
 def run_pipeline(
     path: Path,
     out_dir: Path,
@@ -33,7 +40,7 @@ def run_pipeline(
     plan = plan_media(
         str(path),
         result,
-        settings=settings or PrepareSettings(),
+        settings=settings or prepare_settings(),
         model=MODEL,
         max_chunk_seconds=max_chunk_s,
         overlap_s=OVERLAP_S,

@@ -9,11 +9,11 @@ import ffmpeg
 import pytest
 
 from pipeline.media import probe
-from pipeline.models import PrepareSettings
 from pipeline.plan import plan_media
 from pipeline.plan.chunk_plan import STATIC_MAX_MOTION
 from pipeline.prepare import prepare_media
 from pipeline.tasks import DESCRIBE as _DESCRIBE
+from tests.media_helpers import prepare_settings
 
 P_TASK = _dataclasses.replace(_DESCRIBE, prompt="p")
 
@@ -60,7 +60,7 @@ def test_profile_tells_moving_from_static(moving, slides):
 def test_static_clip_is_planned_and_prepared_at_static_fps(slides, tmp_path):
     result = probe(slides)
     plan = plan_media(
-        str(slides), result, settings=PrepareSettings(static_fps=0.25), model="gemini-3.8-flash",
+        str(slides), result, settings=prepare_settings(static_fps=0.25), model="gemini-3.8-flash",
         max_chunk_seconds=60, overlap_s=1, task=P_TASK, max_output_tokens=100,
     )  # fmt: skip
     assert plan.settings.video_fps == 0.25
@@ -74,8 +74,8 @@ def test_fast_mode_keeps_chunk_timing(moving, tmp_path):
     kwargs = dict(
         model="gemini-3.8-flash", max_chunk_seconds=5, overlap_s=1, task=P_TASK, max_output_tokens=100
     )
-    exact = plan_media(str(moving), result, settings=PrepareSettings(video_fps=1.0), **kwargs)
-    fast = plan_media(str(moving), result, settings=PrepareSettings(video_fps=1.0, fast=True), **kwargs)
+    exact = plan_media(str(moving), result, settings=prepare_settings(video_fps=1.0), **kwargs)
+    fast = plan_media(str(moving), result, settings=prepare_settings(video_fps=1.0, fast=True), **kwargs)
     assert fast.settings.fast and not exact.settings.fast
     assert fast.chunks == exact.chunks
     fast_chunks = prepare_media(moving, fast, result, tmp_path / "fast")

@@ -6,9 +6,10 @@ import pytest
 
 from pipeline.catalog import model_info, model_limits, token_rules
 from pipeline.errors import ConfigError
-from pipeline.models import MediaType, PrepareSettings, ProbeResult
+from pipeline.models import MediaType, ProbeResult
 from pipeline.plan import HistoryRow, fit, plan_media, split_chunks
 from pipeline.tasks import DESCRIBE, AnswerPrior
+from tests.media_helpers import prepare_settings
 
 MODEL = "gemini-2.5-flash-lite"  # 2.x rules: 258 tokens per frame at the default resolution, 66 at LOW
 G3 = "gemini-3.8-flash"
@@ -34,7 +35,7 @@ def _plan(p, *, max_chunk=60.0, overlap=2.0, settings=None, model=MODEL, sizes=N
     return plan_media(
         "s3://b/k",
         p,
-        settings=settings or PrepareSettings(),
+        settings=settings or prepare_settings(),
         model=model,
         max_chunk_seconds=max_chunk,
         overlap_s=overlap,
@@ -128,7 +129,7 @@ def test_an_answer_never_exceeds_what_max_output_tokens_leaves():
     plan = plan_media(
         "s3://b/k",
         _video(10.0),
-        settings=PrepareSettings(),
+        settings=prepare_settings(),
         model=G3,
         max_chunk_seconds=60,
         overlap_s=1,
@@ -141,7 +142,7 @@ def test_an_answer_never_exceeds_what_max_output_tokens_leaves():
 
 
 def test_audio_dropped_when_not_kept():
-    plan = _plan(_video(100.0), settings=PrepareSettings(keep_audio=False))
+    plan = _plan(_video(100.0), settings=prepare_settings(keep_audio=False))
     assert plan.estimate.audio == 0
     plan = _plan(_video(100.0, audio=False))
     assert plan.estimate.audio == 0
@@ -149,7 +150,7 @@ def test_audio_dropped_when_not_kept():
 
 def test_chunks_shrink_to_fit_the_context():
     # 24 fps at default resolution: 258*24 + 32 = 6224 tokens/s -> ~168 s per request on a 1M context
-    settings = PrepareSettings(video_fps=24, media_resolution="MEDIA_RESOLUTION_UNSPECIFIED", max_height=144)
+    settings = prepare_settings(video_fps=24, media_resolution="MEDIA_RESOLUTION_UNSPECIFIED", max_height=144)
     plan = _plan(_video(3600.0), max_chunk=3600.0, overlap=5.0, settings=settings)
     limit = model_limits(MODEL).input_token_limit
     rules = token_rules(MODEL)
@@ -166,7 +167,7 @@ def test_chunks_shrink_to_fit_the_context():
 
 def test_chunks_shrink_to_fit_inline_bytes():
     # 4K at 24 fps is many bytes per second even after downscale: chunks must stay under the inline limit
-    settings = PrepareSettings(video_fps=4, max_height=2160, media_resolution="MEDIA_RESOLUTION_LOW")
+    settings = prepare_settings(video_fps=4, max_height=2160, media_resolution="MEDIA_RESOLUTION_LOW")
     plan = _plan(_video(3600.0, w=3840, h=2160), max_chunk=3600.0, settings=settings)
     assert max(c.duration_s for c in plan.chunks) < 3600
     assert len(plan.chunks) > 1
@@ -188,7 +189,7 @@ def test_image_one_chunk_resized_tokens():
     assert plan.estimate.video == plan.estimate.audio == 0
     # 2.x at the default resolution: long side to 768 -> 768x576, one 768 px tile = 258 tokens; a
     # 300x200 image has both sides <= 384 px: 258 as well
-    default = PrepareSettings(media_resolution="MEDIA_RESOLUTION_UNSPECIFIED")
+    default = prepare_settings(media_resolution="MEDIA_RESOLUTION_UNSPECIFIED")
     assert _plan(p, settings=default).estimate.image == 258
     assert _plan(p.model_copy(update={"width": 300, "height": 200}), settings=default).estimate.image == 258
     # 3.x: LOW 280, default 1120 per image whatever its size (media-resolution page)

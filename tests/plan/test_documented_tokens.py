@@ -7,10 +7,11 @@ import dataclasses
 
 import pytest
 
-from pipeline.models import MediaType, PrepareSettings, ProbeResult
+from pipeline.models import MediaType, ProbeResult
 from pipeline.plan import plan_media
 from pipeline.tasks import DESCRIBE
 from tests.documented_cases import TOKEN_CASES, TokenCase
+from tests.media_helpers import prepare_settings
 
 TASK = dataclasses.replace(DESCRIBE, prompt="")
 
@@ -33,7 +34,7 @@ def _probe(case: TokenCase) -> ProbeResult:
 @pytest.mark.parametrize("case", TOKEN_CASES, ids=lambda c: c.name)
 def test_the_plan_predicts_the_documented_tokens(case: TokenCase) -> None:
     # no downscale: the chunk keeps the documented size, frame rate and length
-    settings = PrepareSettings(
+    settings = prepare_settings(
         media_resolution=case.resolution, image_max_px=4096, max_height=4096, video_fps=case.fps
     )
     plan = plan_media(

@@ -9,10 +9,11 @@ import pytest
 from pipeline.catalog import model_limits, token_rules
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
-from pipeline.models import MediaType, PrepareSettings, ProbeResult
+from pipeline.models import MediaType, ProbeResult
 from pipeline.plan import plan_media
 from pipeline.plan.chunk_plan import STATIC_MAX_MOTION, source_settings
 from pipeline.tasks import DESCRIBE
+from tests.media_helpers import prepare_settings
 
 MODEL = "gemini-3.8-flash"
 
@@ -48,9 +49,9 @@ def _plan(probe, settings, max_output_tokens=None):
 
 def test_output_tokens_over_the_model_limit_are_refused():
     limit = model_limits(MODEL).output_token_limit
-    _plan(_video(), PrepareSettings(), max_output_tokens=limit)
+    _plan(_video(), prepare_settings(), max_output_tokens=limit)
     with pytest.raises(ConfigError, match=f"output token limit of {limit}"):
-        _plan(_video(), PrepareSettings(), max_output_tokens=limit + 1)
+        _plan(_video(), prepare_settings(), max_output_tokens=limit + 1)
 
 
 def test_task_without_audio_drops_it_and_its_tokens():
@@ -82,7 +83,7 @@ def test_unknown_prepare_default_is_a_config_error():
 
 
 def test_static_source_gets_static_fps_and_the_estimate_follows():
-    settings = PrepareSettings(video_fps=1.0, static_fps=0.25)
+    settings = prepare_settings(video_fps=1.0, static_fps=0.25)
     moving, still = _video(motion=0.9), _video(motion=STATIC_MAX_MOTION / 2)
     assert _plan(moving, settings).settings.video_fps == 1.0
     plan = _plan(still, settings)
@@ -91,8 +92,8 @@ def test_static_source_gets_static_fps_and_the_estimate_follows():
     assert plan.estimate.video == sum(
         rules.video_tokens(c.duration_s, 0.25, settings.media_resolution) for c in plan.chunks
     )
-    # off unless asked for, and unknown motion is not static
-    assert _plan(still, PrepareSettings()).settings.video_fps == 1.0
+    # off when static_fps is unset, and unknown motion is not static
+    assert _plan(still, prepare_settings(static_fps=None)).settings.video_fps == 1.0
     assert _plan(_video(motion=None), settings).settings.video_fps == 1.0
 
 
@@ -101,12 +102,12 @@ def test_static_source_gets_static_fps_and_the_estimate_follows():
     [(2.0, 0.5, True), (2.0, 1.0, False), (0.5, 1.0, True), (None, 0.1, False), (8.3, 0.5, False)],
 )
 def test_fast_mode_only_where_keyframes_are_dense_enough(keyframes, fps, fast):
-    settings = PrepareSettings(video_fps=fps, fast=True)
+    settings = prepare_settings(video_fps=fps, fast=True)
     assert source_settings(_video(keyframes=keyframes), settings, MODEL).fast is fast
 
 
 def test_static_fps_can_enable_fast_mode():
     # keyframes every 4 s: too sparse for 1 fps, enough for the 0.25 fps a static source gets
-    settings = PrepareSettings(video_fps=1.0, static_fps=0.25, fast=True)
+    settings = prepare_settings(video_fps=1.0, static_fps=0.25, fast=True)
     chosen = source_settings(_video(keyframes=4.0, motion=0.0), settings, MODEL)
     assert chosen.video_fps == 0.25 and chosen.fast

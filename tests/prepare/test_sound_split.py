@@ -7,20 +7,20 @@ import subprocess
 import ffmpeg
 import pytest
 
-import pipeline.prepare.one_pass as prepare_mod
 from pipeline.account import estimate_cost, plan_cost
 from pipeline.catalog import token_rules
 from pipeline.config import Settings
 from pipeline.media import probe
-from pipeline.models import MediaType, PrepareSettings, Track
+from pipeline.media.ffmpeg import FFmpeg, Spawn
+from pipeline.models import MediaType, Track
 from pipeline.plan import AnswerSizeModel
 from pipeline.plan.chunk_plan import _Shape, estimate_requests
 from pipeline.prepare import prepare_media
 from pipeline.tasks import DESCRIBE, TRACK_NOTES
-from tests.media_helpers import FIXTURES, MODEL, OVERLAP_S, TASK, run_pipeline
+from tests.media_helpers import FIXTURES, MODEL, OVERLAP_S, TASK, prepare_settings, run_pipeline
 
 AUDIO_MODEL = "gemini-3.5-flash-lite"
-SPLIT = PrepareSettings(audio_model=AUDIO_MODEL)
+SPLIT = prepare_settings(audio_model=AUDIO_MODEL)
 TOLERANCE_S = 0.1
 # The fixtures are seconds long: a second request's expected answer and thoughts cost more than the
 # cheaper audio rate saves on them, so planning keeps their sound in the video request. A one-token
@@ -71,20 +71,14 @@ def test_each_chunk_becomes_a_silent_picture_and_a_sound_file_that_match_the_pla
     assert last.end_s == pytest.approx(result.duration_s, abs=TOLERANCE_S)
 
 
-def test_the_split_is_still_one_ffmpeg_pass(tmp_path, monkeypatch):
-    calls: list[list[str]] = []
-    real_run = subprocess.run
-
-    def spy(args, *a, **kw):
-        calls.append(list(args))
-        return real_run(args, *a, **kw)
-
+def test_the_split_is_still_one_ffmpeg_pass(tmp_path):
+    calls: list[Spawn] = []
     path = FIXTURES / "v_h264_aac_2subs.mkv"
     result, plan, _ = _split(path, tmp_path / "planned", max_chunk_s=3.0)
-    monkeypatch.setattr(prepare_mod.subprocess, "run", spy)
-    chunks = prepare_media(path, plan, result, tmp_path / "spied")
+    chunks = prepare_media(path, plan, result, tmp_path / "spied", runner=FFmpeg(on_spawn=calls.append))
     assert len(plan.chunks) >= 3 and len(chunks) == 2 * len(plan.chunks)
-    assert [c[0] for c in calls] == ["ffmpeg"]
+    assert [c.tool for c in calls] == ["ffmpeg"] + ["ffprobe"] * len(chunks)
+    assert calls[0].argv.count("-i") == 1
 
 
 @pytest.mark.parametrize(
@@ -105,9 +99,9 @@ def test_only_videos_with_sound_are_split(tmp_path, name, why):
 
 def test_no_split_when_the_audio_model_is_the_run_model_or_sound_is_dropped(tmp_path):
     path = FIXTURES / "v_vp9_opus_320x180.webm"
-    _, same, _ = run_pipeline(path, tmp_path / "same", settings=PrepareSettings(audio_model=MODEL))
+    _, same, _ = run_pipeline(path, tmp_path / "same", settings=prepare_settings(audio_model=MODEL))
     assert same.settings.audio_model is None and same.estimate.audio > 0
-    dropped = PrepareSettings(audio_model=AUDIO_MODEL, keep_audio=False)
+    dropped = prepare_settings(audio_model=AUDIO_MODEL, keep_audio=False)
     _, mute, chunks = run_pipeline(path, tmp_path / "mute", settings=dropped)
     assert mute.sound_estimate is None and all(not c.has_audio for c in chunks)
 
@@ -197,7 +191,7 @@ def odd_sound(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("settings", [SPLIT, PrepareSettings()], ids=["split", "one request"])
+@pytest.mark.parametrize("settings", [SPLIT, prepare_settings()], ids=["split", "one request"])
 def test_a_late_sound_track_keeps_its_place_on_the_timeline(tmp_path, odd_sound, settings):
     _, plan, chunks = run_pipeline(odd_sound / "late.mp4", tmp_path, settings=settings, max_output_tokens=16)
     first = next(c for c in chunks if c.index == 0 and c.has_audio)
