@@ -28,6 +28,7 @@ from airflow.sdk import (
 from pipeline.airflow.assets import MEDIA_TABLES
 from pipeline.airflow.callbacks import on_task_failure, run_overdue
 from pipeline.airflow.operators import GeminiBatchInferOperator
+from pipeline.airflow.params import setting_params
 
 DEFAULT_ARGS = {
     "retries": 2,  # TransientError (throttling, 5xx, timeouts) retries; TerminalError fails at once
@@ -37,11 +38,6 @@ DEFAULT_ARGS = {
     "on_failure_callback": on_task_failure,
     "execution_timeout": timedelta(minutes=30),  # overridden where a task may take longer
 }
-S3_URI = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
-
-
-def _p(default, types, description, **schema):  # noqa: ANN001, ANN202 - a nullable Param, briefly
-    return Param(default, type=["null", *types], description=description, **schema)
 
 
 @dag(
@@ -60,45 +56,15 @@ def _p(default, types, description, **schema):  # noqa: ANN001, ANN202 - a nulla
         callback=AsyncCallback(run_overdue),
     ),
     params={
-        "date": _p(
-            None, ["string"], "data date YYYY-MM-DD for manual runs without a logical date", format="date"
-        ),
-        "source": _p(
-            None, ["string"], "s3://bucket/prefix holding dt=YYYY-MM-DD/ partitions", pattern=S3_URI
-        ),
-        "dest": _p(None, ["string"], "s3://bucket/prefix the tables are written under", pattern=S3_URI),
-        "model": _p(
-            None, ["string"], "Gemini model id, e.g. gemini-3.8-flash", pattern=r"^gemini-[a-z0-9.\-]+$"
-        ),
-        "task": _p(None, ["string"], "task name (describe) or package.module:TASK"),
-        "mode": _p(
+        "date": Param(
             None,
-            ["string"],
-            "inference mode: batch (50% price), sync, auto",
-            enum=[None, "batch", "sync", "auto"],
+            type=["null", "string"],
+            description="data date YYYY-MM-DD for manual runs without a logical date",
+            format="date",
         ),
-        "budget_usd": _p(
-            None, ["number"], "fail before paying when the estimate exceeds this (USD)", minimum=0
-        ),
-        "max_items": _p(None, ["integer"], "process at most N objects (smoke runs)", minimum=1),
-        "max_chunk_seconds": _p(
-            None, ["number"], "upper bound on one chunk (s)", exclusiveMinimum=0, maximum=3600
-        ),
-        "video_fps": _p(None, ["number"], "frame rate chunks are reduced to", exclusiveMinimum=0, maximum=24),
-        "max_height": _p(
-            None, ["integer"], "downscale chunks to at most this height (px)", minimum=64, maximum=2160
-        ),
-        "keep_audio": _p(None, ["boolean"], "keep a mono low-rate audio track in video chunks"),
-        "audio_model": _p(
-            None,
-            ["string"],
-            "model for a video's sound, sent as its own request (describe: gemini-3.5-flash-lite); "
-            "'none' keeps the sound in the video request",
-            pattern=r"^(none|gemini-[a-z0-9.\-]+)$",
-        ),
-        "dry_run": Param(
-            False, type="boolean", description="plan and estimate only: no model call, no tables"
-        ),
+        # Every per-run setting, made from its declaration in pipeline/config.py; the form shows the
+        # defaults a run would use (see pipeline/airflow/params.py).
+        **setting_params(),
     },
 )
 def media_pipeline():
@@ -113,18 +79,18 @@ def media_pipeline():
     @task(execution_timeout=timedelta(hours=2), multiple_outputs=False)
     def plan(_: int) -> dict:
         from pipeline.airflow.callbacks import budget_warning
-        from pipeline.airflow.connections import gemini_connection
-        from pipeline.plan import BUDGET_WARNING_SHARE, stage_plan
+        from pipeline.airflow.runs import gemini_client
+        from pipeline.plan import near_budget, stage_plan
 
         context = get_current_context()
-        manifest = run_stage(lambda ctx: stage_plan(ctx, gemini_connection()), context)
-        upper, budget = float(manifest.estimated_cost_upper_usd), manifest.budget_usd
-        if budget and upper >= budget * BUDGET_WARNING_SHARE:
-            budget_warning(context, manifest.estimated_cost_upper_usd, budget, upper / budget)
+        manifest = run_stage(lambda ctx: stage_plan(ctx, gemini_client()), context)
+        if (share := near_budget(manifest)) is not None:
+            budget_warning(context, manifest, share)
+        # XCom holds JSON: money as decimal strings, never floats.
         return {
-            "estimated_cost_usd": manifest.estimated_cost_usd,
-            "estimated_cost_upper_usd": manifest.estimated_cost_upper_usd,
-            "budget_usd": budget,
+            "estimated_cost_usd": str(manifest.estimated_cost_usd),
+            "estimated_cost_upper_usd": str(manifest.estimated_cost_upper_usd),
+            "budget_usd": None if manifest.budget_usd is None else str(manifest.budget_usd),
         }
 
     @task.short_circuit
@@ -160,9 +126,11 @@ def media_pipeline():
 
     @task(execution_timeout=timedelta(hours=1))
     def validate() -> None:
+        from pipeline.airflow.runs import gemini_client
         from pipeline.validate import stage_validate
 
-        run_stage(stage_validate, get_current_context())
+        # Invalid answers are re-asked once, synchronously: the client comes from the Airflow connection.
+        run_stage(lambda ctx: stage_validate(ctx, gemini_client()), get_current_context())
 
     @task(outlets=[MEDIA_TABLES], execution_timeout=timedelta(hours=1), multiple_outputs=False)
     def commit() -> dict:

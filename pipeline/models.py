@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -81,40 +82,50 @@ class ChunkSpec(BaseModel):
 
 
 class PrepareSettings(BaseModel):
-    """How a source is downscaled before it is sent. Part of the content fingerprint."""
+    """How a source is downscaled before it is sent. Part of the content fingerprint.
 
-    video_fps: float = 1.0
-    max_height: int = 360
-    keep_audio: bool = True
-    audio_sample_rate: int = 16000
-    audio_bitrate: str = "32k"
-    image_max_px: int = 768
-    media_resolution: str = "MEDIA_RESOLUTION_LOW"
+    No defaults of its own: every value comes from the run's Settings (`Settings.prepare_settings`), so
+    the defaults live in one place and an equal configuration always gives an equal fingerprint."""
+
+    video_fps: float
+    max_height: int
+    keep_audio: bool
+    audio_sample_rate: int
+    audio_bitrate: str
+    image_max_px: int
+    media_resolution: str
     # Decode keyframes only when they are at least video_fps dense (planning turns it off otherwise).
-    fast: bool = False
+    fast: bool
     # Frame rate for static pictures (slides, screen recordings); None keeps video_fps for everything.
-    static_fps: float | None = None
+    static_fps: float | None
     # A video's sound goes out as its own request to this (cheaper) model; None keeps it in the video
     # request. In a plan it is set only where the split applies (a video with sound kept, another model).
-    audio_model: str | None = None
+    audio_model: str | None
 
 
-class TokenEstimate(BaseModel):
-    """Tokens of one or more requests before they are sent. Prompt tokens are exact by the family's rules;
-    answer and thought tokens are an expectation (`output`, `thoughts`) with an upper bound (`*_max`)."""
+class TokenCount(BaseModel):
+    """Tokens of one or more requests per prompt modality, plus the answer and the thoughts: the one shape
+    of a token count, whether estimated before sending (TokenEstimate) or billed after (Usage)."""
 
     text: int = 0
     image: int = 0
     video: int = 0
     audio: int = 0
+    document: int = 0
     output: int = 0
     thoughts: int = 0
-    output_max: int = 0
-    thoughts_max: int = 0
 
     @property
     def prompt_total(self) -> int:
-        return self.text + self.image + self.video + self.audio
+        return self.text + self.image + self.video + self.audio + self.document
+
+
+class TokenEstimate(TokenCount):
+    """Before sending: prompt tokens are exact by the family's rules; answer and thought tokens are an
+    expectation (`output`, `thoughts`) with an upper bound (`*_max`)."""
+
+    output_max: int = 0
+    thoughts_max: int = 0
 
 
 class MediaPlan(BaseModel):
@@ -127,8 +138,8 @@ class MediaPlan(BaseModel):
     settings: PrepareSettings
     estimate: TokenEstimate  # the requests to the run's model
     sound_estimate: TokenEstimate | None = None  # the sound requests to settings.audio_model, when split
-    estimated_cost_usd: float = 0.0  # expected
-    estimated_cost_upper_usd: float = 0.0  # with every answer and thought at its upper bound
+    estimated_cost_usd: Decimal = Decimal(0)  # expected
+    estimated_cost_upper_usd: Decimal = Decimal(0)  # with every answer and thought at its upper bound
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -164,22 +175,12 @@ class PreparedChunk(BaseModel):
     track: Track = Track.ALL
 
 
-class Usage(BaseModel):
-    """Billed tokens of one response, per modality (from `usage_metadata`)."""
+class Usage(TokenCount):
+    """Billed tokens of one response, per modality (from `usage_metadata`); `cached` of the prompt were
+    read from a context cache."""
 
-    text: int = 0
-    image: int = 0
-    video: int = 0
-    audio: int = 0
-    document: int = 0
     cached: int = 0
     cached_audio: int = 0
-    output: int = 0
-    thoughts: int = 0
-
-    @property
-    def prompt_total(self) -> int:
-        return self.text + self.image + self.video + self.audio + self.document
 
     @classmethod
     def from_usage_metadata(cls, meta: Any) -> Usage:

@@ -6,7 +6,6 @@ requests (the tables store decimal128 columns, which SQL engines sum exactly too
 
 from pipeline.account.pricing import (
     USD,
-    Usage,
     cache_storage_cost,
     estimate_cost,
     plan_cost,
@@ -22,7 +21,8 @@ from pipeline.account.requests import (
     request_rows,
     routed,
 )
-from pipeline.account.runs import failure_share, run_row
+from pipeline.account.runs import RunRecord, failure_share, run_row
+from pipeline.models import Usage
 
 __all__ = [
     "USD",
@@ -33,6 +33,7 @@ __all__ = [
     "percentile",
     "request_rows",
     "routed",
+    "RunRecord",
     "run_row",
     "Usage",
     "cache_storage_cost",

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline.account.pricing import cache_storage_cost, request_cost, tier_for_mode
 from pipeline.catalog import resolve_model_version
-from pipeline.run.state import PromptCache, RequestOutcome, RunManifest
+from pipeline.run.state import RunManifest
 
 Row = dict[str, Any]
 ZERO = Decimal("0E-9")
@@ -32,11 +32,10 @@ def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, 
     per_source: dict[str, Decimal] = defaultdict(Decimal)
     attempts = [*manifest.history, *manifest.outcomes.values()]
     fallback = datetime.combine(on, time(), tzinfo=UTC)
-    for doc in sorted(attempts, key=lambda d: (d["key"], int(d.get("attempt") or 1))):
-        key = doc["key"]
-        outcome = RequestOutcome.from_dict(doc)
-        fact = manifest.requests.get(key, {})
-        model = fact.get("model") or manifest.model  # a split video's sound has a model of its own
+    for outcome in sorted(attempts, key=lambda o: (o.key, o.attempt)):
+        key = outcome.key
+        fact = manifest.requests.get(key)
+        model = fact.model if fact else manifest.model  # a split video's sound has a model of its own
         priced = billed_model(model, outcome.model_version)
         answered = outcome.answered_on(fallback)
         cost, version = request_cost(
@@ -44,17 +43,17 @@ def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, 
         )
         if not outcome.billed:
             cost = ZERO
-        per_source[fact.get("source_uri", "")] += cost
+        per_source[fact.source_uri if fact else ""] += cost
         u = outcome.usage
         rows.append(
             {
                 "run_id": manifest.run_id,
                 "request_key": key,
-                "attempt": int(doc.get("attempt") or 1),
-                "source_uri": fact.get("source_uri", ""),
-                "chunk_index": fact.get("chunk_index"),
-                "chunk_start_s": fact.get("chunk_start_s"),
-                "chunk_end_s": fact.get("chunk_end_s"),
+                "attempt": outcome.attempt,
+                "source_uri": fact.source_uri if fact else "",
+                "chunk_index": fact.chunk_index if fact else None,
+                "chunk_start_s": fact.chunk_start_s if fact else None,
+                "chunk_end_s": fact.chunk_end_s if fact else None,
                 "model": model,
                 "model_version": outcome.model_version,
                 "billed_model": priced,
@@ -75,7 +74,7 @@ def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, 
                 "latency_ms": outcome.latency_ms,
                 "cost_usd": cost,
                 "price_table_version": version,
-                "reask_of": fact.get("reask_of"),
+                "reask_of": fact.reask_of if fact else None,
             }
         )
     return rows, per_source
@@ -83,9 +82,9 @@ def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, 
 
 def cache_storage_rows(manifest: RunManifest, on: date) -> list[Row]:
     """The prompt cache's storage, billed per token-hour for as long as the run held it."""
-    if not manifest.prompt_cache:
+    cache = manifest.prompt_cache
+    if cache is None:
         return []
-    cache = PromptCache.model_validate(manifest.prompt_cache)
     cost, version = cache_storage_cost(
         manifest.model, cache.tokens, cache.held_seconds(), on=cache.created_at.astimezone(UTC).date()
     )

@@ -12,7 +12,11 @@ import json
 import logging
 import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.run.state import RunManifest
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,8 @@ def post_json(url: str, payload: Mapping[str, Any], timeout_s: float = 10.0) -> 
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - operator-set URL
-            return 200 <= response.status < 300
+            status: int = response.status
+            return 200 <= status < 300
     except Exception as exc:  # noqa: BLE001 - alerting is best effort
         log.warning("webhook %s failed: %s: %s", WEBHOOK_VARIABLE, type(exc).__name__, exc)
         return False
@@ -75,17 +80,17 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
     notify("task_failed", {**_ids(context), "error": type(exc).__name__ if exc else None, "message": message})
 
 
-def budget_warning(
-    context: Mapping[str, Any], estimated_usd: str, budget_usd: float | None, share: float
-) -> None:
-    """Called by the plan task when the estimate reaches `share` of the budget (over it, plan fails)."""
+def budget_warning(context: Mapping[str, Any], manifest: RunManifest, share: Decimal) -> None:
+    """Called by the plan task when the estimate's upper bound reaches `share` of the budget (over it,
+    plan fails)."""
     notify(
         "budget_warning",
         {
             **_ids(context),
-            "estimated_cost_usd": estimated_usd,
-            "budget_usd": budget_usd,
-            "share": round(share, 4),
+            "estimated_cost_usd": str(manifest.estimated_cost_usd),
+            "estimated_cost_upper_usd": str(manifest.estimated_cost_upper_usd),
+            "budget_usd": str(manifest.budget_usd),
+            "share": round(float(share), 4),
         },
     )
 

@@ -16,7 +16,7 @@ import math
 import socket
 from dataclasses import dataclass
 
-from pipeline.prepare.stage import prepare_item
+from pipeline.prepare import prepare_item
 from pipeline.run.context import RunContext
 from pipeline.run.state import ItemState, RunManifest
 from pipeline.storage import S3Location

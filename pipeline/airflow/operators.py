@@ -13,8 +13,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from pipeline.airflow.connections import AWS_CONN_ID, GEMINI_CONN_ID, gemini_connection
-from pipeline.airflow.runs import airflow_errors, run_context, settings_from
+from pipeline.airflow.connections import AWS_CONN_ID, GEMINI_CONN_ID
+from pipeline.airflow.runs import airflow_errors, gemini_client, run_context, settings_from
 
 
 class GeminiBatchInferOperator(BaseOperator):
@@ -23,8 +23,8 @@ class GeminiBatchInferOperator(BaseOperator):
     :param aws_conn_id: Airflow AWS connection for S3 (manifest and chunks).
     :param gemini_conn_id: Airflow connection holding the Gemini API key (password) and optional
         `base_url` / `api_version` extras.
-    :param poll_seconds: first polling interval of the trigger (doubles up to `max_poll_seconds`);
-        default: the run's `batch_poll_seconds` setting.
+    :param poll_seconds: the trigger's polling interval (pipeline.gemini.polling.PollingRule: doubles
+        after each look up to 30 times itself, at most 5 min); default: the run's `batch_poll_seconds`.
     """
 
     template_fields: Sequence[str] = ("aws_conn_id", "gemini_conn_id")
@@ -36,26 +36,25 @@ class GeminiBatchInferOperator(BaseOperator):
         aws_conn_id: str = AWS_CONN_ID,
         gemini_conn_id: str = GEMINI_CONN_ID,
         poll_seconds: float | None = None,
-        max_poll_seconds: float = 300.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.aws_conn_id = aws_conn_id
         self.gemini_conn_id = gemini_conn_id
         self.poll_seconds = poll_seconds
-        self.max_poll_seconds = max_poll_seconds
 
     def execute(self, context: Mapping[str, Any]) -> dict[str, Any] | None:
         from pipeline.airflow.triggers import GeminiBatchTrigger
-        from pipeline.infer.stage import submit_batches
+        from pipeline.gemini.polling import PollingRule
+        from pipeline.infer import submit_batches
 
-        ctx = run_context(context, self.aws_conn_id)
-        try:
-            with airflow_errors():
-                jobs = submit_batches(ctx, gemini_connection(self.gemini_conn_id))
-            settings = ctx.settings
-        finally:
-            ctx.close()
+        with airflow_errors():
+            ctx = run_context(context, self.aws_conn_id)
+            try:
+                jobs = submit_batches(ctx, gemini_client(self.gemini_conn_id))
+                settings = ctx.settings
+            finally:
+                ctx.close()
         if not jobs:  # nothing to wait for (all answered, ledger hits, or sync mode)
             return self._collect(context)
         self.log.info("deferring until %d batch job(s) finish: %s", len(jobs), ", ".join(jobs))
@@ -63,8 +62,9 @@ class GeminiBatchInferOperator(BaseOperator):
             trigger=GeminiBatchTrigger(
                 job_names=jobs,
                 gemini_conn_id=self.gemini_conn_id,
-                poll_seconds=self.poll_seconds or settings.batch_poll_seconds,
-                max_poll_seconds=self.max_poll_seconds,
+                polling=PollingRule.for_batches(self.poll_seconds or settings.batch_poll_seconds)
+                .settled()
+                .to_dict(),
                 timeout_seconds=settings.batch_timeout_seconds,
             ),
             method_name="execute_complete",
@@ -91,15 +91,15 @@ class GeminiBatchInferOperator(BaseOperator):
         return self._collect(context)
 
     def _collect(self, context: Mapping[str, Any]) -> dict[str, Any]:
-        from pipeline.infer.stage import collect_batches
+        from pipeline.infer import collect_batches
 
-        ctx = run_context(context, self.aws_conn_id)
-        try:
-            with airflow_errors():
-                manifest = collect_batches(ctx, gemini_connection(self.gemini_conn_id))
-        finally:
-            ctx.close()
-        statuses = [doc.get("status") for doc in manifest.outcomes.values()]
+        with airflow_errors():
+            ctx = run_context(context, self.aws_conn_id)
+            try:
+                manifest = collect_batches(ctx, gemini_client(self.gemini_conn_id))
+            finally:
+                ctx.close()
+        statuses = [outcome.status for outcome in manifest.outcomes.values()]
         return {
             "requests": len(statuses),
             "ok": statuses.count("ok"),

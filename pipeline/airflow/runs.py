@@ -4,36 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pipeline.airflow.connections import AWS_CONN_ID, s3_store
+from pydantic import ValidationError
+
+from pipeline.airflow.connections import AWS_CONN_ID, GEMINI_CONN_ID, gemini_connection, s3_store
+from pipeline.airflow.params import setting_overrides
 from pipeline.config import Settings
-from pipeline.errors import TerminalError
+from pipeline.errors import ConfigError, TerminalError, TransientError
 
 if TYPE_CHECKING:  # the run pulls in pyarrow and google-genai: import it when a task runs
+    from pipeline.gemini.client import GeminiClient
     from pipeline.run import RunContext
 
 T = TypeVar("T")
-
-# Params a user may set per run (UI form / dag_run.conf); everything else comes from MEDIA_PIPELINE_*.
-SETTING_PARAMS = (
-    "source",
-    "dest",
-    "model",
-    "task",
-    "mode",
-    "budget_usd",
-    "max_items",
-    "dry_run",
-    "max_chunk_seconds",
-    "overlap_seconds",
-    "video_fps",
-    "max_height",
-    "keep_audio",
-    "audio_model",
-    "media_resolution",
-)
 
 
 def run_date(context: Mapping[str, Any]) -> date:
@@ -42,17 +27,27 @@ def run_date(context: Mapping[str, Any]) -> date:
     params = context.get("params") or {}
     if params.get("date"):
         return date.fromisoformat(str(params["date"]))
-    start = context.get("data_interval_start")
+    start: datetime | None = context.get("data_interval_start")
     if start is not None:
         return start.date()
-    run_after = context["dag_run"].run_after
+    run_after: datetime = context["dag_run"].run_after
     return (run_after - timedelta(days=1)).date()
 
 
 def settings_from(context: Mapping[str, Any]) -> Settings:
+    """The run's Settings: MEDIA_PIPELINE_* with the params the run changed (pipeline.airflow.params).
+    Settings that do not validate are a ConfigError (terminal: a retry would read the same values)."""
     params = context.get("params") or {}
-    overrides = {k: params[k] for k in SETTING_PARAMS if params.get(k) not in (None, "")}
-    return Settings(**overrides)
+    try:
+        return Settings(**setting_overrides(params))
+    except ValidationError as exc:
+        problems = "; ".join(
+            ": ".join(filter(None, (".".join(map(str, e["loc"])), e["msg"]))) for e in exc.errors()
+        )
+        raise ConfigError(
+            f"the run's settings do not validate ({problems}): fix the DAG param or the MEDIA_PIPELINE_* "
+            "variable of that name"
+        ) from None
 
 
 def run_context(context: Mapping[str, Any], aws_conn_id: str = AWS_CONN_ID) -> RunContext:
@@ -70,20 +65,34 @@ def run_context(context: Mapping[str, Any], aws_conn_id: str = AWS_CONN_ID) -> R
 
 @contextmanager
 def airflow_errors() -> Iterator[None]:
-    """Terminal pipeline errors fail the task without retries; transient ones propagate (-> retry)."""
+    """Transient pipeline errors propagate (Airflow retries the task); everything else fails it without
+    retries: a terminal error by its class, and an error no boundary classified (a bug, an SDK change)
+    by default, so it is seen at once instead of being retried as if it were transient."""
     from airflow.sdk.exceptions import AirflowFailException
 
     try:
         yield
+    except TransientError:
+        raise
     except TerminalError as exc:
         raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        raise AirflowFailException(f"unclassified {type(exc).__name__} (a bug, not retried): {exc}") from exc
 
 
 def run_stage(stage: Callable[[RunContext], T], context: Mapping[str, Any]) -> T:
-    """Run one stage; terminal pipeline errors fail the task without retries."""
-    ctx = run_context(context)
-    try:
-        with airflow_errors():
+    """Run one stage; only transient pipeline errors are retried (settings that do not validate are
+    not: they are the run's params)."""
+    with airflow_errors():
+        ctx = run_context(context)
+        try:
             return stage(ctx)
-    finally:
-        ctx.close()
+        finally:
+            ctx.close()
+
+
+def gemini_client(conn_id: str = GEMINI_CONN_ID) -> GeminiClient:
+    """The run's Gemini client from the Airflow connection (resolved here, at the edge)."""
+    from pipeline.gemini.client import GeminiClient
+
+    return GeminiClient(gemini_connection(conn_id))

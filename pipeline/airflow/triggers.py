@@ -1,8 +1,9 @@
 """GeminiBatchTrigger: waits in the triggerer (not on a worker slot) until Gemini batch jobs end.
 
-It holds only job names and the connection id, never a client (it is serialized into the metadata DB
-and rebuilt in the triggerer), and polls `batches.get` through google-genai's async client with
-exponential backoff. It lives in the installed package because the triggerer does not load DAG files.
+It holds only job names, the connection id and the polling rule, never a client (it is serialized into
+the metadata DB and rebuilt in the triggerer), and looks at the jobs through GeminiClient's async
+`get_batch_async` on the same schedule as the CLI's wait (pipeline.gemini.polling.PollingRule). It lives
+in the installed package because the triggerer does not load DAG files.
 """
 
 from __future__ import annotations
@@ -10,18 +11,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from pipeline.airflow.connections import GEMINI_CONN_ID
+from pipeline.gemini.polling import PollingRule
+
+if TYPE_CHECKING:
+    from pipeline.gemini.client import GeminiClient
 
 SUCCEEDED = "JOB_STATE_SUCCEEDED"
-# The first look waits this long. A trigger that fires while the deferring task process is still
+# The operator's trigger looks first after at least this long (PollingRule.settled). A trigger that fires while the deferring task process is still
 # exiting races Airflow's bookkeeping: seen on 3.3 under load, the resumed task was failed ("finished
 # with state success, but the task instance's state attribute is running") and only its retry, minutes
 # later, collected. Batch jobs take minutes, so waiting a few seconds first costs nothing.
-FIRST_POLL_SECONDS = 10.0
 FINAL_STATES = {SUCCEEDED, "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
 
 
@@ -36,17 +40,13 @@ class GeminiBatchTrigger(BaseTrigger):
         self,
         job_names: list[str],
         gemini_conn_id: str = GEMINI_CONN_ID,
-        poll_seconds: float = 10.0,
-        max_poll_seconds: float = 300.0,
+        polling: dict[str, float] | None = None,
         timeout_seconds: float = 24 * 3600.0,
-        first_poll_seconds: float = FIRST_POLL_SECONDS,
     ) -> None:
         super().__init__()
-        self.first_poll_seconds = first_poll_seconds
         self.job_names = list(job_names)
         self.gemini_conn_id = gemini_conn_id
-        self.poll_seconds = poll_seconds
-        self.max_poll_seconds = max_poll_seconds
+        self.polling = PollingRule(**polling) if polling else PollingRule.for_batches(10.0).settled()
         self.timeout_seconds = timeout_seconds
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -55,23 +55,20 @@ class GeminiBatchTrigger(BaseTrigger):
             {
                 "job_names": self.job_names,
                 "gemini_conn_id": self.gemini_conn_id,
-                "poll_seconds": self.poll_seconds,
-                "max_poll_seconds": self.max_poll_seconds,
+                "polling": self.polling.to_dict(),
                 "timeout_seconds": self.timeout_seconds,
-                "first_poll_seconds": self.first_poll_seconds,
             },
         )
 
-    async def _client(self):  # noqa: ANN202 - google.genai.Client, imported lazily
+    async def _client(self) -> GeminiClient:
         from pipeline.airflow.connections import async_gemini_connection
-        from pipeline.gemini.client import make_client
+        from pipeline.gemini.client import GeminiClient
 
-        return make_client(await async_gemini_connection(self.gemini_conn_id))
+        return GeminiClient(await async_gemini_connection(self.gemini_conn_id))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from pipeline.errors import GeminiTransientError
-        from pipeline.gemini.client import translate_api_error
-        from pipeline.infer.batch import state_name
+        from pipeline.errors import GeminiTransientError, PipelineError
+        from pipeline.infer import state_name
 
         states: dict[str, str] = dict.fromkeys(self.job_names, "JOB_STATE_UNKNOWN")
         try:
@@ -82,17 +79,16 @@ class GeminiBatchTrigger(BaseTrigger):
             )
             return
         started = time.monotonic()
-        delay = self.poll_seconds
-        await asyncio.sleep(self.first_poll_seconds)
+        delays = self.polling.delays()
+        await asyncio.sleep(next(delays))
         while True:
             for name in [n for n, s in states.items() if s not in FINAL_STATES]:
                 try:
-                    job = await client.aio.batches.get(name=name)
-                except Exception as exc:  # noqa: BLE001 - translated below
-                    err = translate_api_error(exc, f"polling {name}")
-                    if isinstance(err, GeminiTransientError):
-                        self.log.warning("%s; polling again in %.0fs", err, delay)
-                        continue
+                    job = await client.get_batch_async(name)
+                except GeminiTransientError as err:
+                    self.log.warning("%s; polling again on the next round", err)
+                    continue
+                except PipelineError as err:
                     yield TriggerEvent({"status": "error", "states": states, "message": str(err)})
                     return
                 state = state_name(job)
@@ -117,5 +113,4 @@ class GeminiBatchTrigger(BaseTrigger):
                     }
                 )
                 return
-            await asyncio.sleep(delay)
-            delay = min(self.max_poll_seconds, delay * 2)
+            await asyncio.sleep(next(delays))

@@ -61,22 +61,47 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log eve
 @app.command()
 def run(
     date_: DateOpt = None,
+    # The settings' options: each help is its Settings field's description (tests/test_settings_declaration.py).
     source: Annotated[
-        str | None, typer.Option(help="s3://bucket/prefix with dt=YYYY-MM-DD/ partitions")
+        str | None,
+        typer.Option(help="s3://bucket/prefix holding the dt=YYYY-MM-DD/ partitions of media"),
     ] = None,
-    dest: Annotated[str | None, typer.Option(help="s3://bucket/prefix for the tables")] = None,
-    mode: Annotated[str | None, typer.Option(help="batch | sync | auto")] = None,
-    model: Annotated[str | None, typer.Option(help="Gemini model id")] = None,
-    task: Annotated[str | None, typer.Option(help="task name or package.module:TASK")] = None,
+    dest: Annotated[
+        str | None,
+        typer.Option(help="s3://bucket/prefix the tables (and _staging/, _ledger/) are written under"),
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="batch (50% price, async), sync (generate_content), auto")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Gemini model id (default: the catalog's run_model); checked against "
+            "pipeline/catalog/models.json when the settings load (a shut-down model is refused, naming its "
+            "replacement) and with the service (models.get) before anything is paid"
+        ),
+    ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="what is asked: a task name (describe) or package.module:TASK (see Tasks)"),
+    ] = None,
     budget_usd: Annotated[
-        float | None, typer.Option("--budget-usd", help="stop before paying when the estimate exceeds this")
+        float | None,
+        typer.Option(
+            "--budget-usd", help="stop before paying when the run's estimate exceeds this (USD); warn at 80%"
+        ),
     ] = None,
-    max_items: Annotated[int | None, typer.Option(help="process at most N objects")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and estimate only; no model call")] = False,
+    max_items: Annotated[
+        int | None, typer.Option(help="process at most this many sources (smoke runs)")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="plan and estimate only: no model call, no tables written")
+    ] = False,
     run_id: Annotated[str | None, typer.Option(help="reuse a run id to resume an interrupted run")] = None,
 ) -> None:
     """Run the job for one date: S3 -> Gemini -> Parquet tables under --dest."""
     from pipeline.commit import RunSummary
+    from pipeline.gemini.client import GeminiConnection
     from pipeline.run import run_job
 
     settings = _settings(
@@ -90,8 +115,11 @@ def run(
         dry_run=dry_run or None,
     )
     try:
+        # The edge: credentials are read here, once, and passed to the run (which needs them only
+        # where it calls Gemini: a dry run or a date with nothing to send runs without).
+        connection = GeminiConnection.from_env_if_set()
         with RichProgress() as progress:
-            result = run_job(settings, _date(date_), run_id=run_id, progress=progress)
+            result = run_job(settings, _date(date_), run_id=run_id, progress=progress, connection=connection)
     except BudgetExceededError as exc:
         _fail(str(exc), 3)
     except PipelineError as exc:
@@ -148,8 +176,8 @@ def _plan_one(src: str, workdir: Path, *, history: bool = False) -> tuple[Any, A
     from pipeline.tasks import get_task
 
     settings = _settings()
-    path, uri = _local_or_s3(src, workdir)
     try:
+        path, uri = _local_or_s3(src, workdir)
         result = probe(path, source=uri)
         verify_decodable(path, result, source=uri)
         task = get_task(settings.task)
@@ -157,10 +185,14 @@ def _plan_one(src: str, workdir: Path, *, history: bool = False) -> tuple[Any, A
         plan = plan_for_run(uri, result, settings, task, sizes)
     except (MediaError, ConfigError) as exc:
         _fail(str(exc), 2)
+    except PipelineError as exc:  # the S3 object could not be read (access, network): said in one line
+        _fail(str(exc))
     tier, today = tier_for_mode(settings.mode), utc_today()
-    priced = dict(tier=tier, on=today, answered_by=sizes.answered_by)
-    plan.estimated_cost_usd = float(plan_cost(settings.model, plan, **priced))
-    plan.estimated_cost_upper_usd = float(plan_cost(settings.model, plan, upper=True, **priced))
+    routes = sizes.answered_by
+    plan.estimated_cost_usd = plan_cost(settings.model, plan, tier=tier, on=today, answered_by=routes)
+    plan.estimated_cost_upper_usd = plan_cost(
+        settings.model, plan, tier=tier, on=today, upper=True, answered_by=routes
+    )
     return settings, result, plan, path
 
 
@@ -192,6 +224,8 @@ def plan(
         "plan": media_plan.model_dump(mode="json"),
         "warnings": warnings,
     }
+    for money in ("estimated_cost_usd", "estimated_cost_upper_usd"):  # numbers in the JSON, as always
+        doc["plan"][money] = float(getattr(media_plan, money))
     if as_json:
         print(json.dumps(doc, indent=2))
         return
@@ -259,7 +293,12 @@ def emulator(
     colours) and bills tokens by the documented rules, so tests can check timestamps and costs. Point
     the SDK at it with GOOGLE_GEMINI_BASE_URL=http://HOST:PORT. With GEMINI_API_KEY set and no
     GOOGLE_GEMINI_BASE_URL, the pipeline calls the real Gemini API instead."""
-    from pipeline.gemini.emulator import EmulatorConfig, serve_forever
+    from pipeline.cli.offline import missing_extra
+
+    try:
+        from gemini_emulator import EmulatorConfig, serve_forever
+    except ModuleNotFoundError as exc:
+        _fail(missing_extra("emulator", exc))
 
     console.print(f"Gemini emulator (offline test double) on http://{host}:{port} — Ctrl-C to stop")
     serve_forever(EmulatorConfig(host=host, port=port))
@@ -276,12 +315,17 @@ def demo(
     date_: DateOpt = None,
 ) -> None:
     """The whole job on embedded S3 (moto) and the Gemini emulator, then the tables in --out."""
-    from pipeline.cli.demo import download_tables, example_query, sample_dir, upload_media
+    from pipeline.cli.offline import missing_extra
     from pipeline.commit import RunSummary
-    from pipeline.embedded import embedded_services
     from pipeline.run import run_job
     from pipeline.storage import S3Location, S3Store
 
+    try:
+        from pipeline.cli.demo import download_tables, example_query, sample_dir, upload_media
+        from pipeline_tools.embedded import embedded_services
+        from pipeline_tools.samples import generate_samples
+    except ModuleNotFoundError as exc:
+        _fail(missing_extra("demo", exc))
     dt = _date(date_)
     if media is not None and not media.is_dir():
         _fail(f"--media {media}: not a directory")
@@ -293,8 +337,6 @@ def demo(
         store = S3Store()
         media_dir = media
         if media_dir is None:
-            from pipeline.samples import generate_samples
-
             media_dir = sample_dir()
             with console.status("generating sample media with known ground truth ..."):
                 generate_samples(media_dir)

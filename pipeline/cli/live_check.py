@@ -4,7 +4,6 @@ compared with the catalog (pipeline.gemini.live_check), as a table or JSON."""
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -47,8 +46,8 @@ def live_check(
     GOOGLE_GEMINI_BASE_URL: e.g. the emulator) and checks that it serves, bills, thinks, routes and
     caches as pipeline/catalog says. Exit 0: every compared row matches, 1: a row differs, 2: a
     configuration error."""
-    from pipeline.errors import ConfigError, MediaError
-    from pipeline.gemini.client import GeminiConnection, make_client
+    from pipeline.errors import ConfigError
+    from pipeline.gemini.client import GeminiClient, GeminiConnection
     from pipeline.gemini.live_check import CHECKS, LiveCheck, exit_code
 
     # In --json mode stdout carries the JSON alone; what is said on the way goes to stderr.
@@ -70,7 +69,7 @@ def live_check(
     with tempfile.TemporaryDirectory(prefix="live-check-") as tmp:
         try:
             session = LiveCheck(target, chosen, Path(tmp))
-        except (OSError, subprocess.SubprocessError, MediaError) as exc:  # ffmpeg missing or failing
+        except ConfigError as exc:  # ffmpeg missing, or it cannot make an H.264/AAC clip
             say.print(f"[bold red]error:[/] cannot make the media of the tokens check: {exc}")
             raise typer.Exit(2) from None
         estimate = session.estimated_cost()
@@ -80,7 +79,7 @@ def live_check(
                 f"[yellow]warning:[/] more than the ${MEANT_TO_COST_USD:.2f} a live check costs on the default "
                 "models: name fewer checks (e.g. `live-check models routing`) to pay less"
             )
-        client = make_client(conn)
+        client = GeminiClient(conn)
         rows: list[Row] = []
         try:
             for name in session.checks:
@@ -133,7 +132,9 @@ def _estimate_line(estimate: CostEstimate) -> str:
     return line
 
 
-def _document(where: str, target: Target, estimate: CostEstimate, rows: list[Row], code: int) -> dict:
+def _document(
+    where: str, target: Target, estimate: CostEstimate, rows: list[Row], code: int
+) -> dict[str, object]:
     from pipeline.gemini.live_check import counts
 
     return {

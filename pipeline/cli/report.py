@@ -26,7 +26,7 @@ def report(
     from pipeline.report import gather, render_html
     from pipeline.storage import S3Location, S3Store
 
-    settings = Settings(**({"dest": dest} if dest else {}))
+    settings = Settings(dest=dest) if dest else Settings()
     data = gather(S3Store(), S3Location.parse(settings.dest), date_)
     if data.run is None:
         console.print(f"[bold red]error:[/] no committed run for dt={date_} under {settings.dest}")

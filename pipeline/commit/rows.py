@@ -31,8 +31,8 @@ def media_row(manifest: RunManifest, item: ItemState, cost_usd: Decimal) -> Row:
         "reason": item.reason,
         "error": item.error,
         "chunks": item.chunk_count() if item.active or item.status == ItemStatus.QUARANTINED else 0,
-        "estimated_cost_usd": Decimal(item.estimated_cost_usd),
-        "estimated_cost_upper_usd": Decimal(item.estimated_cost_upper_usd),
+        "estimated_cost_usd": item.estimated_cost_usd,
+        "estimated_cost_upper_usd": item.estimated_cost_upper_usd,
         "cost_usd": cost_usd,
         "reused_from_run_id": item.reused_from_run_id,
     }
@@ -48,26 +48,26 @@ def answer_rows(manifest: RunManifest, item: ItemState) -> tuple[list[Row], list
         "source_uri": uri,
         "sha256": item.source.sha256,
         "media_type": probe.media_type.value if probe else None,
-        "summary": answer["summary"],
-        "tags": answer["tags"],
-        "language": answer["language"],
+        "summary": answer.summary,
+        "tags": answer.tags,
+        "language": answer.language,
         "model": manifest.model,
         "task": manifest.task,
         "task_version": manifest.task_version,
-        "answer_json": json.dumps(answer["answers"]),
+        "answer_json": json.dumps(answer.answers),
     }
     segments = [
         {
             "run_id": manifest.run_id,
             "source_uri": uri,
             "segment_index": index,
-            "start_s": span["start_s"],
-            "end_s": span["end_s"],
-            "label": span["label"],
-            "description": span["description"],
-            "chunk_indexes": span.get("chunk_indexes"),
+            "start_s": span.start_s,
+            "end_s": span.end_s,
+            "label": span.label,
+            "description": span.description,
+            "chunk_indexes": span.chunk_indexes,
         }
-        for index, span in enumerate(answer["spans"])
+        for index, span in enumerate(answer.spans)
     ]
     return [annotation], segments
 

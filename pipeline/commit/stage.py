@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from pipeline.account import cache_storage_rows, latency_stats, request_rows, run_row
+from pipeline.account import RunRecord, cache_storage_rows, latency_stats, request_rows, run_row
 from pipeline.commit.rows import answer_rows, failed_item_rows, media_row
 from pipeline.commit.writer import commit, write_file
 from pipeline.models import ItemStatus
@@ -18,41 +18,21 @@ from pipeline.run.state import QuarantineRow, RunManifest
 from pipeline.validate import ledger_entry, quality, validation_frames
 
 ZERO = Decimal("0E-9")
+Row = dict[str, Any]
 
 
-class RunSummary(BaseModel):
-    """What a run reports when it ends: the `runs` row's fields (same names), plus where to look."""
+class RunSummary(RunRecord):
+    """What a run reports when it ends: its `runs` row, plus the date, where to look, and what failed."""
 
-    run_id: str
     dt: str
     dest: str
-    status: str
-    items_total: int
-    items_ok: int
-    items_failed: int
-    items_duplicate: int
-    items_quarantined: int
-    items_reused: int
-    requests: int
-    requests_reasked: int = 0
-    estimated_cost_usd: Decimal
-    estimated_cost_upper_usd: Decimal = Decimal(0)
-    estimate_basis: str | None = None
-    cost_usd: Decimal
-    thought_tokens: int = 0
-    routed_requests: int = 0
-    routed: list[dict[str, Any]] = Field(default_factory=list)
-    latency: list[dict[str, Any]] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
     latency_alerts: list[str] = Field(default_factory=list)
-    failure_share: float = 0.0
-    validation_success: bool | None = None
     validation_results: str | None = None
     failures: list[tuple[str, str]]
 
     @classmethod
-    def of_run(cls, run: dict[str, Any], **extra: Any) -> RunSummary:
-        return cls(**{k: v for k, v in run.items() if k in cls.model_fields}, **extra)
+    def of_run(cls, run: RunRecord, **extra: Any) -> RunSummary:
+        return cls(**run.model_dump(), **extra)
 
 
 def latency_alerts(latency: list[dict[str, Any]], sync_ms: int, batch_ms: int) -> list[str]:
@@ -67,8 +47,8 @@ def latency_alerts(latency: list[dict[str, Any]], sync_ms: int, batch_ms: int) -
     ]
 
 
-def _item_tables(manifest: RunManifest, cost_by_source: dict[str, Decimal]) -> dict[str, list[dict]]:
-    tables: dict[str, list[dict]] = {"media": [], "annotations": [], "segments": []}
+def _item_tables(manifest: RunManifest, cost_by_source: dict[str, Decimal]) -> dict[str, list[Row]]:
+    tables: dict[str, list[Row]] = {"media": [], "annotations": [], "segments": []}
     for item in manifest.items:
         tables["media"].append(media_row(manifest, item, cost_by_source.get(item.source.uri, ZERO)))
         annotations, segments = answer_rows(manifest, item)
@@ -103,7 +83,7 @@ def stage_commit(ctx: RunContext) -> RunSummary:
     finished = datetime.now(UTC)
     limit = ctx.settings.max_failure_share
 
-    def runs(validation_success: bool | None) -> dict:
+    def runs(validation_success: bool | None) -> RunRecord:
         return run_row(
             manifest,
             on=on,
@@ -113,9 +93,9 @@ def stage_commit(ctx: RunContext) -> RunSummary:
             validation_success=validation_success,
         )
 
-    quality.check_run(validator, gate, {**tables, "runs": [runs(None)]})
+    quality.check_run(validator, gate, {**tables, "runs": [runs(None).row()]})
     run = runs(gate.report.success)
-    tables["runs"] = [run]
+    tables["runs"] = [run.row()]
 
     ctx.progress.start("commit", len(tables) + 1)
     written = []

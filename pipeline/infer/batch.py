@@ -6,16 +6,17 @@ name in its staging ledger right after `create` and re-attaches to it on a retry
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from google import genai
 from google.genai import types
 
 from pipeline.errors import BatchJobFailedError, GeminiTransientError
-from pipeline.gemini.client import translate_api_error
-from pipeline.infer.outcomes import RequestOutcome, now_iso, outcome_from_response
+from pipeline.gemini.client import GeminiClient
+from pipeline.gemini.polling import PollingRule
+from pipeline.infer.outcomes import now_iso, outcome_from_response
 from pipeline.infer.requests import ChunkRequest, contents
+from pipeline.run.state import RequestOutcome
 from pipeline.tasks import Task
 
 TERMINAL_FAILURES = {"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
@@ -34,7 +35,7 @@ def state_name(job: types.BatchJob) -> str:
 
 
 def submit_inline(
-    client: genai.Client,
+    client: GeminiClient,
     *,
     model: str,
     task: Task,
@@ -50,35 +51,29 @@ def submit_inline(
         )
         for r in requests
     ]
-    try:
-        job = client.batches.create(
-            model=model, src=inlined, config=types.CreateBatchJobConfig(display_name=display_name)
-        )
-    except Exception as exc:
-        raise translate_api_error(exc, f"creating batch job {display_name}") from exc
-    assert job.name, "batch create answered without a job name"
-    return job.name
+    return str(client.create_batch(model, inlined, display_name).name)
 
 
 def wait(
-    client: genai.Client,
+    client: GeminiClient,
     name: str,
     *,
-    poll_seconds: float,
+    polling: PollingRule,
     timeout_seconds: float,
     on_state: Callable[[str, float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> types.BatchJob:
-    """Poll until the job is done. Raises BatchJobFailedError for FAILED/CANCELLED/EXPIRED."""
+    """Poll by `polling` until the job is done. Raises BatchJobFailedError for FAILED/CANCELLED/EXPIRED
+    and when it is not done after `timeout_seconds` (0: look once)."""
     started = time.monotonic()
-    delay = min(poll_seconds, 1.0)
+    delays = polling.delays()
+    if timeout_seconds > 0:
+        sleep(next(delays))
     while True:
         try:
-            job = client.batches.get(name=name)
-        except Exception as exc:
-            err = translate_api_error(exc, f"polling {name}")
-            if not isinstance(err, GeminiTransientError):
-                raise err from exc
-            job = None
+            job: types.BatchJob | None = client.get_batch(name)
+        except GeminiTransientError:
+            job = None  # looked at again on the next round
         if job is not None:
             state = state_name(job)
             if on_state:
@@ -96,8 +91,7 @@ def wait(
                 job_name=name,
                 state="TIMEOUT",
             )
-        time.sleep(delay)
-        delay = min(poll_seconds, delay * 2)
+        sleep(next(delays))
 
 
 def turnaround(job: types.BatchJob, submitted_at: datetime | None = None) -> tuple[int | None, str]:
@@ -115,7 +109,7 @@ def collect(
     job: types.BatchJob,
     keys: list[str],
     *,
-    thinking: dict[str, str | None] | None = None,
+    thinking: Mapping[str, str | None] | None = None,
     submitted_at: datetime | None = None,
 ) -> list[RequestOutcome]:
     """One outcome per submitted key; a key missing from the output becomes an error outcome."""

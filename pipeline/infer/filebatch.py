@@ -8,23 +8,26 @@ with `types.GenerateContentResponse.model_validate`."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from google import genai
 from google.genai import types
 
-from pipeline.errors import GeminiTransientError, TerminalError
-from pipeline.gemini.client import translate_api_error
+from pipeline.errors import GeminiRequestError, GeminiTransientError, PipelineError
+from pipeline.gemini.client import GeminiClient
+from pipeline.gemini.polling import PollingRule
 from pipeline.infer.batch import missing, turnaround
-from pipeline.infer.outcomes import RequestOutcome, outcome_from_response
+from pipeline.infer.outcomes import outcome_from_response
 from pipeline.infer.requests import ChunkRequest, contents, rest_request
+from pipeline.run.state import RequestOutcome
 from pipeline.tasks import Task
 
 FILE_ACTIVE_TIMEOUT_S = 600.0
+# Videos leave PROCESSING in seconds: look soon, then back off to a few seconds between looks.
+FILE_POLLING = PollingRule(first_s=0.2, every_s=0.4, max_s=5.0)
 log = logging.getLogger(__name__)
 
 
@@ -32,36 +35,34 @@ def _state(file: types.File) -> str:
     return str(getattr(file.state, "name", file.state))
 
 
-def upload(client: genai.Client, data: bytes, *, mime_type: str, display_name: str) -> types.File:
+def upload(
+    client: GeminiClient,
+    data: bytes,
+    *,
+    mime_type: str,
+    display_name: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> types.File:
     """Upload bytes and wait until the service has processed them (video goes PROCESSING -> ACTIVE)."""
-    try:
-        file = client.files.upload(
-            file=io.BytesIO(data),
-            config=types.UploadFileConfig(mime_type=mime_type, display_name=display_name),
-        )
-    except Exception as exc:
-        raise translate_api_error(exc, f"uploading {display_name}") from exc
-    started, delay = time.monotonic(), 0.2
+    file = client.upload_file(data, mime_type=mime_type, display_name=display_name)
+    started, delays = time.monotonic(), FILE_POLLING.delays()
     while _state(file) == "PROCESSING":
         if time.monotonic() - started > FILE_ACTIVE_TIMEOUT_S:
             raise GeminiTransientError(
                 f"{file.name} ({display_name}) still PROCESSING after {FILE_ACTIVE_TIMEOUT_S:.0f}s"
             )
-        time.sleep(delay)
-        delay = min(delay * 2, 5.0)
-        try:
-            file = client.files.get(name=file.name or "")
-        except Exception as exc:
-            raise translate_api_error(exc, f"checking upload {file.name} ({display_name})") from exc
+        sleep(next(delays))
+        file = client.get_file(file.name or "")
     if _state(file) != "ACTIVE":
-        raise TerminalError(
+        # The service processed the bytes and refused them: this request's media, not the run.
+        raise GeminiRequestError(
             f"the Files API rejected {display_name}: {file.name} is {file.state} ({file.error})"
         )
     return file
 
 
 def submit(
-    client: genai.Client,
+    client: GeminiClient,
     *,
     model: str,
     task: Task,
@@ -84,30 +85,22 @@ def submit(
         client, ("\n".join(lines) + "\n").encode(), mime_type="jsonl", display_name=f"{display_name}.jsonl"
     )
     uploaded.append(str(jsonl.name))
-    try:
-        job = client.batches.create(
-            model=model, src=jsonl.name, config=types.CreateBatchJobConfig(display_name=display_name)
-        )
-    except Exception as exc:
-        raise translate_api_error(exc, f"creating batch job {display_name}") from exc
+    job = client.create_batch(model, str(jsonl.name), display_name)
     return str(job.name), uploaded
 
 
 def collect(
-    client: genai.Client,
+    client: GeminiClient,
     job: types.BatchJob,
     keys: list[str],
     *,
-    thinking: dict[str, str | None] | None = None,
+    thinking: Mapping[str, str | None] | None = None,
     submitted_at: datetime | None = None,
 ) -> list[RequestOutcome]:
     """Download the results file and turn each line into an outcome; a missing key is an error outcome."""
     if job.dest is None or not job.dest.file_name:
-        raise TerminalError(f"batch job {job.name} succeeded without a results file")
-    try:
-        raw = client.files.download(file=job.dest.file_name)
-    except Exception as exc:
-        raise translate_api_error(exc, f"downloading results of {job.name}") from exc
+        raise GeminiRequestError(f"batch job {job.name} succeeded without a results file")
+    raw = client.download_file(job.dest.file_name)
     latency, answered = turnaround(job, submitted_at)
     thinking = thinking or {}
     outcomes: dict[str, RequestOutcome] = {}
@@ -142,17 +135,14 @@ def collect(
     return [outcomes.get(k) or missing(job, k, "no line in the results file") for k in keys]
 
 
-def delete_files(client: genai.Client, names: list[str]) -> list[str]:
+def delete_files(client: GeminiClient, names: list[str]) -> list[str]:
     """Delete uploaded files; returns the ones that could not be deleted (they expire after 48 h and
     cost nothing meanwhile, so a failure is logged, not raised: the run has its results)."""
     left: list[str] = []
     for name in names:
         try:
-            client.files.delete(name=name)
-        except Exception as exc:  # noqa: BLE001 - translated and logged: cleanup must not fail a paid run
-            err = translate_api_error(exc, f"deleting {name}")
-            if err is exc:  # not a service error: a bug, which must not pass silently
-                raise
+            client.delete_file(name)
+        except PipelineError as err:  # a service refusal: logged, cleanup must not fail a paid run
             log.warning("%s", err)
             left.append(name)
     return left

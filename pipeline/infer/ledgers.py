@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
 
-from google import genai
 from pydantic import BaseModel, Field
 
+from pipeline.gemini.client import GeminiClient
 from pipeline.infer.batch import TERMINAL_FAILURES, state_name
+from pipeline.run.state import RequestOutcome
 from pipeline.storage import S3Layout, S3Location, S3Store
+
+
+class EarlierJob(BaseModel):
+    """A job of the group that ended without results (FAILED, CANCELLED, EXPIRED) when it was seen."""
+
+    job_name: str
+    state: str
+    seen_at: datetime
 
 
 class LedgerRecord(BaseModel):
@@ -28,9 +36,7 @@ class LedgerRecord(BaseModel):
     uploaded_files: list[str] = Field(default_factory=list)
     resubmissions: int = 0
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    history: list[dict[str, Any]] = Field(
-        default_factory=list
-    )  # earlier jobs of this group and how they ended
+    history: list[EarlierJob] = Field(default_factory=list)  # earlier jobs of this group
 
 
 def group_id(keys: list[str], model: str) -> str:
@@ -52,23 +58,21 @@ class BatchLedger:
     def put(self, record: LedgerRecord) -> None:
         self.store.put_json(self._loc(record.group), record.model_dump(mode="json"))
 
-    def reusable_job(self, client: genai.Client, record: LedgerRecord) -> str | None:
+    def reusable_job(self, client: GeminiClient, record: LedgerRecord) -> str | None:
         """The recorded job if it can still deliver results; None when a new job is needed."""
         name = record.job_name or find_by_display_name(client, record.display_name)
         if name is None:
             return None
-        job = client.batches.get(name=name)
+        job = client.get_batch(name)
         state = state_name(job)
         if state in TERMINAL_FAILURES:
-            record.history.append(
-                {"job_name": name, "state": state, "seen_at": datetime.now(UTC).isoformat()}
-            )
+            record.history.append(EarlierJob(job_name=name, state=state, seen_at=datetime.now(UTC)))
             return None
         return name
 
 
-def find_by_display_name(client: genai.Client, display_name: str) -> str | None:
-    for job in client.batches.list(config={"page_size": 100}):
+def find_by_display_name(client: GeminiClient, display_name: str) -> str | None:
+    for job in client.list_batches():
         if job.display_name == display_name:
             return job.name
     return None
@@ -83,8 +87,9 @@ class RequestLedger:
         self.store = store
         self.root = S3Layout(dest).request_ledger(model)
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.store.get_json_or_none(self.root.join(f"{key}.json"))
+    def get(self, key: str) -> RequestOutcome | None:
+        doc = self.store.get_json_or_none(self.root.join(f"{key}.json"))
+        return RequestOutcome.from_dict(doc) if doc else None
 
-    def put(self, outcome: dict[str, Any]) -> None:
-        self.store.put_json(self.root.join(f"{outcome['key']}.json"), outcome)
+    def put(self, outcome: RequestOutcome) -> None:
+        self.store.put_json(self.root.join(f"{outcome.key}.json"), outcome.to_dict())

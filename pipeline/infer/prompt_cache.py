@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from google import genai
 from google.genai import types
 
 from pipeline.catalog import model_info, token_rules
-from pipeline.gemini.client import translate_api_error
+from pipeline.errors import PipelineError
+from pipeline.gemini.client import GeminiClient
 from pipeline.run.state import PromptCache
 from pipeline.tasks import Task
 
@@ -32,17 +32,14 @@ def prompt_contents(task: Task) -> list[types.Content]:
 
 
 def create(
-    client: genai.Client, *, model: str, task: Task, ttl_seconds: float, display_name: str
+    client: GeminiClient, *, model: str, task: Task, ttl_seconds: float, display_name: str
 ) -> PromptCache:
-    try:
-        cache = client.caches.create(
-            model=model,
-            config=types.CreateCachedContentConfig(
-                contents=prompt_contents(task), ttl=f"{int(ttl_seconds)}s", display_name=display_name
-            ),
-        )
-    except Exception as exc:
-        raise translate_api_error(exc, f"caching the prompt of task {task.name}") from exc
+    cache = client.create_cache(
+        model,
+        types.CreateCachedContentConfig(
+            contents=prompt_contents(task), ttl=f"{int(ttl_seconds)}s", display_name=display_name
+        ),
+    )
     usage = cache.usage_metadata
     tokens = int(usage.total_token_count or 0) if usage else token_rules(model).text_tokens(task.prompt)
     created = datetime.now(UTC)
@@ -54,15 +51,12 @@ def create(
     )
 
 
-def delete(client: genai.Client, cache: PromptCache) -> PromptCache:
+def delete(client: GeminiClient, cache: PromptCache) -> PromptCache:
     """Delete the cache. When the service cannot be told, the cache lives (and bills) until it expires:
     that is what is recorded, never an end that did not happen."""
     try:
-        client.caches.delete(name=cache.name)
-    except Exception as exc:  # noqa: BLE001 - translated right here
-        err = translate_api_error(exc, f"deleting context cache {cache.name}")
-        if err is exc:
-            raise
+        client.delete_cache(cache.name)
+    except PipelineError as err:
         log.warning("%s; it is billed until it expires at %s", err, cache.expires_at)
         return cache.model_copy(update={"deleted_at": cache.expires_at or datetime.now(UTC)})
     return cache.model_copy(update={"deleted_at": datetime.now(UTC)})

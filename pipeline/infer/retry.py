@@ -9,7 +9,7 @@ import re
 _DURATION = re.compile(r"^\s*([0-9.]+)s\s*$")
 
 
-def server_retry_delay(exc: Exception) -> float | None:
+def server_retry_delay(exc: BaseException | None) -> float | None:
     """The `retryDelay` of a google.rpc.RetryInfo detail on a google-genai APIError, in seconds."""
     from pipeline.gemini.client import error_details
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from google import genai
 from google.genai import types
 
 from pipeline.catalog import transport_limits
 from pipeline.errors import BatchJobFailedError, ConfigError, GeminiTransientError
-from pipeline.gemini.client import GeminiConnection, make_client
+from pipeline.gemini.client import GeminiClient, require_client
+from pipeline.gemini.polling import PollingRule
 from pipeline.infer import batch, filebatch, sync
 from pipeline.infer import prompt_cache as caching
 from pipeline.infer.ledgers import (
@@ -31,7 +31,7 @@ from pipeline.infer.retry import backoff_delay
 from pipeline.models import PreparedChunk, Track
 from pipeline.run.context import RunContext
 from pipeline.run.models_check import ensure_models_served
-from pipeline.run.state import BatchSubmission, ItemState, RequestOutcome, RunManifest
+from pipeline.run.state import BatchSubmission, ItemState, RequestFacts, RequestOutcome, RunManifest
 from pipeline.storage import S3Location
 
 # `auto` sends small runs synchronously: a batch job's turnaround is not worth it for a handful.
@@ -40,8 +40,8 @@ CREATE_ATTEMPTS = 5
 MANIFEST_SAVE_INTERVAL_S = 10.0
 
 
-def _request_facts(manifest: RunManifest) -> dict[str, dict]:
-    facts: dict[str, dict] = {}
+def _request_facts(manifest: RunManifest) -> dict[str, RequestFacts]:
+    facts: dict[str, RequestFacts] = {}
     for item in manifest.items:
         if not item.active or not item.prepared:
             continue
@@ -53,19 +53,19 @@ def _request_facts(manifest: RunManifest) -> dict[str, dict]:
             estimate = (plan.sound_estimate if track is Track.SOUND else None) or plan.estimate
             for chunk in chunks:
                 share = chunk.duration_s / total if len(chunks) > 1 else 1.0
-                facts[item.request_key(chunk)] = {
-                    "source_uri": item.source.uri,
-                    "chunk_index": chunk.index,
-                    "track": chunk.track.value,
-                    "model": model_for(chunk.track, plan.settings, manifest.model),
-                    "chunk_start_s": chunk.start_s,
-                    "chunk_end_s": chunk.start_s + chunk.duration_s,
-                    "mime_type": chunk.mime_type,
-                    "bytes": chunk.bytes,
-                    "chunk_uri": chunk.uri,
-                    "media_resolution": plan.settings.media_resolution,
-                    "estimated_prompt_tokens": int(estimate.prompt_total * share),
-                }
+                facts[item.request_key(chunk)] = RequestFacts(
+                    source_uri=item.source.uri,
+                    chunk_index=chunk.index,
+                    track=chunk.track,
+                    model=model_for(chunk.track, plan.settings, manifest.model),
+                    chunk_start_s=chunk.start_s,
+                    chunk_end_s=chunk.start_s + chunk.duration_s,
+                    mime_type=chunk.mime_type,
+                    bytes=chunk.bytes,
+                    chunk_uri=chunk.uri,
+                    media_resolution=plan.settings.media_resolution,
+                    estimated_prompt_tokens=int(estimate.prompt_total * share),
+                )
     return facts
 
 
@@ -75,20 +75,20 @@ def load_request(
     """The request for one recorded key, its chunk's bytes read from staging; `send_as` renames it
     (a re-ask is the same chunk under another key)."""
     fact = manifest.requests[key]
-    item, chunk = _chunks_by_request(manifest)[fact.get("reask_of") or key]
+    item, chunk = _chunks_by_request(manifest)[fact.reask_of or key]
     return ChunkRequest(
         key=send_as or key,
-        source_uri=fact["source_uri"],
+        source_uri=fact.source_uri,
         chunk_index=chunk.index,
         chunk_start_s=chunk.start_s,
         chunk_duration_s=chunk.duration_s,
         mime_type=chunk.mime_type,
         data=ctx.store.get_bytes(S3Location.parse(chunk.uri or "")),
-        estimated_prompt_tokens=int(fact.get("estimated_prompt_tokens", 0)),
+        estimated_prompt_tokens=fact.estimated_prompt_tokens,
         video_fps=item.plan.settings.video_fps if item.plan else ctx.settings.video_fps,
-        model=fact.get("model") or manifest.model,
+        model=fact.model,
         track=chunk.track,
-        media_resolution=fact.get("media_resolution") or ctx.settings.media_resolution,
+        media_resolution=fact.media_resolution or ctx.settings.media_resolution,
     )
 
 
@@ -100,7 +100,8 @@ def _chunks_by_request(manifest: RunManifest) -> dict[str, tuple[ItemState, Prep
 
 
 def model_of(manifest: RunManifest, key: str) -> str:
-    return manifest.requests.get(key, {}).get("model") or manifest.model
+    fact = manifest.requests.get(key)
+    return fact.model if fact is not None else manifest.model
 
 
 def by_model(manifest: RunManifest, keys: list[str]) -> dict[str, list[str]]:
@@ -122,7 +123,7 @@ def _resolve_mode(ctx: RunContext, pending: int) -> str:
 
 def is_sound(manifest: RunManifest, keys: list[str]) -> bool:
     """Whether these requests (to one model) are split videos' sound requests."""
-    return any(manifest.requests.get(k, {}).get("track") == Track.SOUND.value for k in keys)
+    return any((fact := manifest.requests.get(k)) is not None and fact.track is Track.SOUND for k in keys)
 
 
 def _config(
@@ -131,11 +132,8 @@ def _config(
     """The generation config for requests to `model`; the prompt cache serves the run's model only.
     `escalate`: the retry of an answer cut at MAX_TOKENS (more room, less thinking)."""
     s = ctx.settings
-    cache = (
-        manifest.prompt_cache["name"]
-        if manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at") and model == manifest.model
-        else None
-    )
+    held = manifest.prompt_cache
+    cache = held.name if held and held.deleted_at is None and model == manifest.model else None
     return generation_config(
         ctx.task,
         model,
@@ -155,7 +153,7 @@ def _thinking(ctx: RunContext, model: str, *, sound: bool = False, escalate: boo
     return generation.thinking.effective
 
 
-def _ensure_prompt_cache(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
+def _ensure_prompt_cache(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> None:
     """Cache the shared prompt once per run, when it is big enough to be cached at all."""
     s = ctx.settings
     if manifest.prompt_cache or not s.context_cache or not caching.prompt_is_cacheable(s.model, ctx.task):
@@ -164,15 +162,14 @@ def _ensure_prompt_cache(ctx: RunContext, manifest: RunManifest, client: genai.C
     cache = caching.create(
         client, model=s.model, task=ctx.task, ttl_seconds=ttl, display_name=f"gmp-{ctx.run_id}"
     )
-    manifest.prompt_cache = cache.model_dump(mode="json")
+    manifest.prompt_cache = cache
     ctx.save(manifest)
     ctx.progress.note(f"cached the task prompt ({cache.tokens} tokens) as {cache.name}")
 
 
-def _release_prompt_cache(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
-    if manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at"):
-        released = caching.delete(client, caching.PromptCache.model_validate(manifest.prompt_cache))
-        manifest.prompt_cache = released.model_dump(mode="json")
+def _release_prompt_cache(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> None:
+    if manifest.prompt_cache and manifest.prompt_cache.deleted_at is None:
+        manifest.prompt_cache = caching.delete(client, manifest.prompt_cache)
 
 
 def _prepare_manifest(ctx: RunContext) -> tuple[RunManifest, list[str]]:
@@ -186,7 +183,7 @@ def _prepare_manifest(ctx: RunContext) -> tuple[RunManifest, list[str]]:
 
 def _transport(ctx: RunContext, manifest: RunManifest, keys: list[str]) -> str:
     """Inline while the whole batch stays under the inline cap, else the Files API + JSONL."""
-    total = sum(batch.inline_wire_bytes(manifest.requests[k]["bytes"], ctx.task.prompt) for k in keys)
+    total = sum(batch.inline_wire_bytes(manifest.requests[k].bytes, ctx.task.prompt) for k in keys)
     fits_inline = total <= transport_limits().batch_inline_total_max_bytes
     if ctx.settings.transport == "inline" and not fits_inline:
         raise ConfigError(
@@ -198,7 +195,7 @@ def _transport(ctx: RunContext, manifest: RunManifest, keys: list[str]) -> str:
     return "inline" if fits_inline else "files"
 
 
-def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) -> list[str]:
+def submit_batches(ctx: RunContext, client: GeminiClient | None) -> list[str]:
     """Submit (or re-attach to) the batch jobs for every pending request, one job per model; returns
     the jobs to wait for."""
     manifest, pending = _prepare_manifest(ctx)
@@ -208,7 +205,7 @@ def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) 
     if manifest.resolved_mode != "batch" or not pending:
         ctx.save(manifest)
         return waiting
-    client = make_client(connection or GeminiConnection.from_env())
+    client = require_client(client)
     groups = by_model(manifest, pending)
     ensure_models_served(ctx, manifest, client, list(groups))
     for model, keys in groups.items():
@@ -217,7 +214,7 @@ def submit_batches(ctx: RunContext, connection: GeminiConnection | None = None) 
 
 
 def _submit_group(
-    ctx: RunContext, manifest: RunManifest, client: genai.Client, model: str, keys: list[str]
+    ctx: RunContext, manifest: RunManifest, client: GeminiClient, model: str, keys: list[str]
 ) -> str:
     ledger = BatchLedger(ctx.store, ctx.dest)
     group = group_id(keys, model)
@@ -266,7 +263,7 @@ def _submit_group(
 def _create(
     ctx: RunContext,
     manifest: RunManifest,
-    client: genai.Client,
+    client: GeminiClient,
     model: str,
     keys: list[str],
     transport: str,
@@ -277,12 +274,26 @@ def _create(
     s = ctx.settings
     requests = [load_request(ctx, manifest, k) for k in keys]
     config = _config(ctx, manifest, model, sound=is_sound(manifest, keys))
-    job = dict(model=model, task=ctx.task, requests=requests, config=config)
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             if transport == "files":
-                return filebatch.submit(client, **job, display_name=display_name)
-            return batch.submit_inline(client, **job, display_name=display_name), []
+                return filebatch.submit(
+                    client,
+                    model=model,
+                    task=ctx.task,
+                    requests=requests,
+                    config=config,
+                    display_name=display_name,
+                )
+            job = batch.submit_inline(
+                client,
+                model=model,
+                task=ctx.task,
+                requests=requests,
+                config=config,
+                display_name=display_name,
+            )
+            return job, []
         except GeminiTransientError as exc:
             if attempt == CREATE_ATTEMPTS:
                 raise
@@ -298,24 +309,22 @@ def _record(manifest: RunManifest, outcome: RequestOutcome) -> None:
     previous = manifest.outcomes.get(outcome.key)
     if previous is not None:
         manifest.history.append(previous)
-        outcome.attempt = int(previous.get("attempt", 1)) + 1
-    manifest.outcomes[outcome.key] = outcome.to_dict()
+        outcome.attempt = previous.attempt + 1
+    manifest.outcomes[outcome.key] = outcome
 
 
-def collect_batches(
-    ctx: RunContext, connection: GeminiConnection | None = None, *, wait: bool = True
-) -> RunManifest:
+def collect_batches(ctx: RunContext, client: GeminiClient | None, *, wait: bool = True) -> RunManifest:
     """Collect every submitted job (polling while `wait`), then send what is left synchronously:
     sync-mode requests, and retries of failed ones."""
     manifest = ctx.load()
     s = ctx.settings
     open_jobs = [b for b in manifest.batches if not b.collected]
-    cache_held = bool(manifest.prompt_cache and not manifest.prompt_cache.get("deleted_at"))
+    cache_held = manifest.prompt_cache is not None and manifest.prompt_cache.deleted_at is None
     if not open_jobs and not _keys_to_send(manifest, s.max_request_attempts) and not cache_held:
         manifest.stages_done.append("infer")  # nothing to send: no credentials needed
         ctx.save(manifest)
         return manifest
-    client = make_client(connection or GeminiConnection.from_env())
+    client = require_client(client)
     if open_jobs:
         ctx.progress.start("infer (batch)", len(open_jobs))
     for submission in open_jobs:
@@ -332,7 +341,7 @@ def collect_batches(
             job = batch.wait(
                 client,
                 submission.job_name,
-                poll_seconds=s.batch_poll_seconds,
+                polling=PollingRule.for_batches(s.batch_poll_seconds),
                 timeout_seconds=s.batch_timeout_seconds if wait else 0.0,
                 on_state=report,
             )
@@ -348,12 +357,12 @@ def collect_batches(
         thinking = {
             k: _thinking(ctx, model_of(manifest, k), sound=is_sound(manifest, [k])) for k in submission.keys
         }
-        collected = dict(thinking=thinking, submitted_at=submission.submitted_at)
+        when = submission.submitted_at
         if submission.transport == "files":
-            outcomes = filebatch.collect(client, job, submission.keys, **collected)
+            outcomes = filebatch.collect(client, job, submission.keys, thinking=thinking, submitted_at=when)
             filebatch.delete_files(client, submission.uploaded_files)
         else:
-            outcomes = batch.collect(job, submission.keys, **collected)
+            outcomes = batch.collect(job, submission.keys, thinking=thinking, submitted_at=when)
         for outcome in outcomes:
             _record(manifest, outcome)
         submission.collected = True
@@ -371,25 +380,25 @@ def collect_batches(
 CUT_SHORT = ("MAX_TOKENS", "CONTINUATION")
 
 
-def _cut_short(doc: dict) -> bool:
-    return doc.get("status") != "ok" and doc.get("finish_reason") in CUT_SHORT
+def _cut_short(outcome: RequestOutcome | None) -> bool:
+    return outcome is not None and not outcome.ok and outcome.finish_reason in CUT_SHORT
 
 
 def _keys_to_send(manifest: RunManifest, max_attempts: int) -> list[str]:
     """Requests with no outcome yet, and failed ones that have attempts left."""
     todo = []
     for key in manifest.requests:
-        doc = manifest.outcomes.get(key)
-        if doc is None:
+        outcome = manifest.outcomes.get(key)
+        if outcome is None:
             todo.append(key)
-        elif doc["status"] != "ok":
-            allowed = max(max_attempts, 2) if _cut_short(doc) else max_attempts
-            if int(doc.get("attempt", 1)) < allowed:
+        elif not outcome.ok:
+            allowed = max(max_attempts, 2) if _cut_short(outcome) else max_attempts
+            if outcome.attempt < allowed:
                 todo.append(key)
     return todo
 
 
-def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> None:
+def _send_sync(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> None:
     s = ctx.settings
     policy = sync.SyncPolicy(concurrency=s.sync_concurrency, rpm=s.sync_rpm, tpm=s.sync_tpm)
     answers = RequestLedger(ctx.store, ctx.dest, s.model)
@@ -410,8 +419,8 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
         def arrived(outcome: RequestOutcome) -> None:
             nonlocal last_save
             _record(manifest, outcome)
-            if outcome.status == "ok":
-                answers.put(manifest.outcomes[outcome.key])
+            if outcome.ok:
+                answers.put(outcome)
             ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
             if time.monotonic() - last_save > MANIFEST_SAVE_INTERVAL_S:  # what was paid survives a crash
                 ctx.save(manifest)
@@ -420,7 +429,7 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: genai.Client) -> 
         try:
             for model, group in by_model(manifest, keys).items():  # rate limits are per model too
                 for escalate in (False, True):
-                    batch_of = [k for k in group if _cut_short(manifest.outcomes.get(k) or {}) == escalate]
+                    batch_of = [k for k in group if _cut_short(manifest.outcomes.get(k)) == escalate]
                     if not batch_of:
                         continue
                     sound = is_sound(manifest, batch_of)
@@ -448,6 +457,6 @@ def _answered_before(manifest: RunManifest, answers: RequestLedger, key: str) ->
     return True
 
 
-def stage_infer(ctx: RunContext, connection: GeminiConnection | None = None) -> RunManifest:
-    submit_batches(ctx, connection)
-    return collect_batches(ctx, connection)
+def stage_infer(ctx: RunContext, client: GeminiClient | None) -> RunManifest:
+    submit_batches(ctx, client)
+    return collect_batches(ctx, client)

@@ -12,15 +12,15 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from google import genai
 from google.genai import types
 
 from pipeline.errors import GeminiRequestError, GeminiTransientError
-from pipeline.gemini.client import translate_api_error
-from pipeline.infer.outcomes import RequestOutcome, now_iso, outcome_from_response
+from pipeline.gemini.client import GeminiClient
+from pipeline.infer.outcomes import now_iso, outcome_from_response
 from pipeline.infer.ratelimit import RateLimiter
 from pipeline.infer.requests import ChunkRequest, contents
 from pipeline.infer.retry import backoff_delay, server_retry_delay
+from pipeline.run.state import RequestOutcome
 from pipeline.tasks import Task
 
 
@@ -38,7 +38,7 @@ class SyncPolicy:
 class SyncCall:
     """What every request of one `run_sync` shares."""
 
-    client: genai.Client
+    client: GeminiClient
     model: str
     task: Task
     config: types.GenerateContentConfig
@@ -51,30 +51,27 @@ def _call(call: SyncCall, request: ChunkRequest, policy: SyncPolicy, limiter: Ra
         limiter.acquire(request.estimated_prompt_tokens)
         started = time.monotonic()
         try:
-            response = call.client.models.generate_content(
-                model=call.model, contents=body, config=call.config
-            )
-        except Exception as exc:
-            err = translate_api_error(exc, f"request {request.key}")
+            response = call.client.generate(call.model, body, call.config)
+        except (GeminiRequestError, GeminiTransientError) as err:
             if isinstance(err, GeminiTransientError) and attempt < policy.max_attempts:
-                told = server_retry_delay(exc)
+                told = server_retry_delay(err.__cause__)
                 if told is not None:
                     limiter.pause(told)  # every worker backs off, not just this one
                     time.sleep(told)
                 else:
                     time.sleep(backoff_delay(attempt, base=policy.backoff_base_s, cap=policy.backoff_cap_s))
                 continue
-            if isinstance(err, GeminiRequestError | GeminiTransientError):
-                return RequestOutcome(
-                    key=request.key,
-                    mode="sync",
-                    status="error",
-                    error=str(err),
-                    billed=False,
-                    answered_at=now_iso(),
-                    thinking=call.thinking,
-                )
-            raise err from exc  # about the whole run (key, quota, model) or a bug: stop, loudly
+            # This request's failure; anything about the whole run (key, quota, model) or a bug is
+            # not caught here and stops the run, loudly.
+            return RequestOutcome(
+                key=request.key,
+                mode="sync",
+                status="error",
+                error=f"request {request.key}: {err}",
+                billed=False,
+                answered_at=now_iso(),
+                thinking=call.thinking,
+            )
         latency = int((time.monotonic() - started) * 1000)
         return outcome_from_response(
             request.key, response, mode="sync", latency_ms=latency, thinking=call.thinking

@@ -2,7 +2,7 @@
 and cost (expected and upper bound); the run's budget guard and model check before anything is paid."""
 
 from pipeline.plan.answer_size import AnswerSizeModel, HistoryRow, RequestKind, RequestSizes, fit
-from pipeline.plan.budget import BUDGET_WARNING_SHARE, check_budget
+from pipeline.plan.budget import BUDGET_WARNING_SHARE, check_budget, near_budget
 from pipeline.plan.chunk_plan import (
     plan_for_run,
     plan_media,
@@ -22,6 +22,7 @@ __all__ = [
     "RequestSizes",
     "answer_size_model",
     "check_budget",
+    "near_budget",
     "fit",
     "history_rows",
     "plan_for_run",

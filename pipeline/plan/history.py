@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipeline.plan.answer_size import AnswerSizeModel, HistoryRow, RequestKind, fit
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import committed_dates, read_table
@@ -10,7 +12,7 @@ from pipeline.tasks import Task
 HISTORY_DATES = 7  # the most recent committed dates read (a night's requests are plenty per kind)
 
 
-def request_kind(row: dict) -> RequestKind | None:
+def request_kind(row: dict[str, Any]) -> RequestKind | None:
     """What a `requests` row carried: a split video's picture or sound, an image, a video or audio."""
     key = str(row.get("request_key") or "").removesuffix("-reask")
     if key.endswith("-picture"):

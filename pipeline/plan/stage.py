@@ -11,7 +11,7 @@ from decimal import Decimal
 from pipeline.account import plan_cost, tier_for_mode
 from pipeline.catalog import catalog_warnings
 from pipeline.errors import MediaError
-from pipeline.gemini.client import GeminiConnection, make_client
+from pipeline.gemini.client import GeminiClient, require_client
 from pipeline.media import probe, verify_decodable
 from pipeline.models import ItemStatus
 from pipeline.plan.answer_size import AnswerSizeModel
@@ -20,7 +20,7 @@ from pipeline.plan.chunk_plan import plan_for_run
 from pipeline.plan.history import answer_size_model
 from pipeline.run.context import RunContext
 from pipeline.run.models_check import ensure_models_served
-from pipeline.run.state import ItemState, RunManifest
+from pipeline.run.state import AnswerLedgerEntry, ItemState, RunManifest
 
 log = logging.getLogger("pipeline.run")
 
@@ -60,8 +60,8 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str], sizes: An
     item.probe = result
     ledger = ctx.store.get_json_or_none(ctx.answer_ledger(sha))
     if ledger is not None:
-        item.reused_from_run_id = ledger["run_id"]
-        item.answer = ledger["answer"]
+        entry = AnswerLedgerEntry.model_validate(ledger)
+        item.reused_from_run_id, item.answer = entry.run_id, entry.answer
         return
     s = ctx.settings
     try:
@@ -73,8 +73,8 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str], sizes: An
     routes = sizes.answered_by
     expected = plan_cost(s.model, item.plan, tier=tier, on=ctx.today, answered_by=routes)
     upper = plan_cost(s.model, item.plan, tier=tier, on=ctx.today, upper=True, answered_by=routes)
-    item.plan.estimated_cost_usd, item.plan.estimated_cost_upper_usd = float(expected), float(upper)
-    item.estimated_cost_usd, item.estimated_cost_upper_usd = str(expected), str(upper)
+    item.plan.estimated_cost_usd, item.plan.estimated_cost_upper_usd = expected, upper
+    item.estimated_cost_usd, item.estimated_cost_upper_usd = expected, upper
 
 
 def planned_models(manifest: RunManifest) -> list[str]:
@@ -86,10 +86,10 @@ def planned_models(manifest: RunManifest) -> list[str]:
     return list(dict.fromkeys(models))
 
 
-def stage_plan(ctx: RunContext, connection: GeminiConnection | None = None) -> RunManifest:
+def stage_plan(ctx: RunContext, client: GeminiClient | None) -> RunManifest:
     """Probe, plan and estimate every item, then (before anything is paid) check the models with the
     service and the estimate against the budget. A dry run, or a date with nothing to send, needs no
-    Gemini credentials."""
+    Gemini credentials (`client` None)."""
     manifest = ctx.load()
     sizes = answer_size_model(ctx.store, ctx.dest, ctx.task)
     manifest.estimate_basis = sizes.described
@@ -100,10 +100,8 @@ def stage_plan(ctx: RunContext, connection: GeminiConnection | None = None) -> R
         _plan_item(ctx, item, seen, sizes)
         ctx.progress.advance("plan", f"{item.source.key.rsplit('/', 1)[-1]}: {item.status.value}")
     active = [i for i in manifest.items if i.active]
-    manifest.estimated_cost_usd = str(sum((Decimal(i.estimated_cost_usd) for i in active), Decimal(0)))
-    manifest.estimated_cost_upper_usd = str(
-        sum((Decimal(i.estimated_cost_upper_usd) for i in active), Decimal(0))
-    )
+    manifest.estimated_cost_usd = sum((i.estimated_cost_usd for i in active), Decimal(0))
+    manifest.estimated_cost_upper_usd = sum((i.estimated_cost_upper_usd for i in active), Decimal(0))
     ctx.progress.note(f"answer and thought tokens estimated from {sizes.described}")
     for asked, answering in sizes.answered_by.items():
         manifest.note(
@@ -117,6 +115,5 @@ def stage_plan(ctx: RunContext, connection: GeminiConnection | None = None) -> R
     ctx.save(manifest)
     check_budget(manifest, ctx.progress)
     if active and not ctx.settings.dry_run:
-        client = make_client(connection or GeminiConnection.from_env())
-        ensure_models_served(ctx, manifest, client, planned_models(manifest))
+        ensure_models_served(ctx, manifest, require_client(client), planned_models(manifest))
     return manifest

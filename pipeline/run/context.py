@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -114,7 +115,7 @@ class RunContext:
             mode=s.mode,
             source=s.source,
             dest=s.dest,
-            budget_usd=s.budget_usd,
+            budget_usd=Decimal(str(s.budget_usd)) if s.budget_usd is not None else None,
         )
 
     def load(self) -> RunManifest:

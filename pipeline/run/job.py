@@ -25,26 +25,33 @@ def run_job(
     store: S3Store | None = None,
     connection: GeminiConnection | None = None,
 ) -> RunSummary | RunManifest:
-    """Run every stage for one date. A dry run stops after planning and returns the manifest."""
+    """Run every stage for one date. A dry run stops after planning and returns the manifest.
+
+    `connection` is resolved by the caller (the CLI, a test); without one it is read from the
+    environment here, once for the whole run. Without credentials, the run goes as far as it can
+    without calling Gemini (a dry run, a date with nothing to send) and fails where it would call it."""
     # The stages import the run's context and state: they are imported here, when a run starts.
     from pipeline.commit import stage_commit
     from pipeline.discover import stage_discover
+    from pipeline.gemini.client import GeminiClient, GeminiConnection
     from pipeline.infer import stage_infer
     from pipeline.plan import stage_plan
     from pipeline.prepare import stage_prepare
     from pipeline.validate import stage_validate
 
+    connection = connection or GeminiConnection.from_env_if_set()
+    client = GeminiClient(connection) if connection is not None else None
     ctx = RunContext(settings, dt, run_id or new_run_id(dt), store=store or S3Store())
     if progress is not None:
         ctx.progress = progress
     try:
         stage_discover(ctx)
-        manifest = stage_plan(ctx, connection)
+        manifest = stage_plan(ctx, client)
         if settings.dry_run:
             return manifest
         stage_prepare(ctx)
-        stage_infer(ctx, connection)
-        stage_validate(ctx, connection=connection)
+        stage_infer(ctx, client)
+        stage_validate(ctx, client)
         return stage_commit(ctx)
     finally:
         ctx.close()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from google import genai
-
+from pipeline.gemini.client import GeminiClient
 from pipeline.gemini.service_models import check_models
 from pipeline.run.context import RunContext
 from pipeline.run.state import RunManifest
 
 
 def ensure_models_served(
-    ctx: RunContext, manifest: RunManifest, client: genai.Client, models: list[str]
+    ctx: RunContext, manifest: RunManifest, client: GeminiClient, models: list[str]
 ) -> None:
     """Ask the service, once per run, whether it serves every model the run uses (before any payment)."""
     todo = [m for m in dict.fromkeys(models) if m not in manifest.models_checked]

@@ -4,8 +4,8 @@ stage finds what the earlier try left."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
@@ -19,15 +19,17 @@ def request_key(sha256: str, chunk_index: int, fingerprint: str, track: Track = 
     return f"{sha256[:16]}-{fingerprint[:8]}-c{chunk_index:03d}{suffix}"
 
 
-@dataclass
-class RequestOutcome:
+class RequestOutcome(BaseModel):
+    """What became of one request (one attempt): the answer or the error, its billed usage and timing.
+    The same document is the sync answer ledger's record (pipeline.infer.ledgers.RequestLedger)."""
+
     key: str
     mode: str  # batch | sync
     status: str  # ok | error
     text: str | None = None
     finish_reason: str | None = None
     error: str | None = None
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = Field(default_factory=Usage)
     latency_ms: int | None = None
     batch_job: str | None = None
     billed: bool = True  # False when the service rejected the request before any tokens were used
@@ -37,16 +39,36 @@ class RequestOutcome:
     thinking: str | None = None  # the thinking level the request was sent with (effective level)
     model_stage: str | None = None  # lifecycle stage the response reported (LEGACY, DEPRECATED, ...)
 
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "usage": self.usage.model_dump()}
+        return self.model_dump(mode="json")
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> RequestOutcome:
-        known = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
-        return cls(**{**known, "usage": Usage(**doc.get("usage", {}))})
+        return cls.model_validate(doc)
 
     def answered_on(self, fallback: datetime) -> datetime:
         return datetime.fromisoformat(self.answered_at) if self.answered_at else fallback
+
+
+class RequestFacts(BaseModel):
+    """What the run knows of one request before it is sent: its chunk, model and estimate."""
+
+    source_uri: str
+    chunk_index: int
+    track: Track = Track.ALL
+    model: str
+    chunk_start_s: float
+    chunk_end_s: float
+    mime_type: str
+    bytes: int
+    chunk_uri: str | None = None
+    media_resolution: str | None = None
+    estimated_prompt_tokens: int = 0
+    reask_of: str | None = None  # a re-ask is the same chunk as the request it names
 
 
 class PromptCache(BaseModel):
@@ -61,6 +83,35 @@ class PromptCache(BaseModel):
         return max(0.0, (end - self.created_at).total_seconds())
 
 
+class AnswerSpan(BaseModel):
+    """A span of the stitched answer on the source's timeline (a `segments` row)."""
+
+    start_s: float
+    end_s: float
+    label: str
+    description: str
+    chunk_indexes: list[int] = Field(default_factory=list)
+
+
+class ItemAnswer(BaseModel):
+    """The stitched answer of one item: what its `annotations` and `segments` rows are made of."""
+
+    summary: str
+    tags: list[str]
+    language: str | None
+    spans: list[AnswerSpan]
+    answers: list[dict[str, Any]]  # each chunk's answer as the task's own pydantic model dumps it
+
+
+class AnswerLedgerEntry(BaseModel):
+    """An answered source in the answer ledger (`<dest>/_ledger/answers/`): later runs reuse it."""
+
+    run_id: str
+    dt: str
+    source_uri: str
+    answer: ItemAnswer
+
+
 class ItemState(BaseModel):
     source: SourceObject
     status: ItemStatus = ItemStatus.OK
@@ -69,12 +120,12 @@ class ItemState(BaseModel):
     error: str | None = None  # human message naming the file and the fix
     probe: ProbeResult | None = None
     plan: MediaPlan | None = None
-    estimated_cost_usd: str = "0"
-    estimated_cost_upper_usd: str = "0"
+    estimated_cost_usd: Decimal = Decimal(0)
+    estimated_cost_upper_usd: Decimal = Decimal(0)
     fingerprint: str | None = None
     prepared: list[PreparedChunk] = Field(default_factory=list)
     reused_from_run_id: str | None = None
-    answer: dict[str, Any] | None = None  # stitched answer (see pipeline.validate.answers)
+    answer: ItemAnswer | None = None  # stitched answer (see pipeline.validate.answers)
 
     @property
     def active(self) -> bool:
@@ -120,20 +171,20 @@ class RunManifest(BaseModel):
     mode: str
     source: str
     dest: str
-    budget_usd: float | None = None
-    estimated_cost_usd: str = "0"
+    budget_usd: Decimal | None = None
+    estimated_cost_usd: Decimal = Decimal(0)
     stages_done: list[str] = Field(default_factory=list)
     items: list[ItemState] = Field(default_factory=list)
     batches: list[BatchSubmission] = Field(default_factory=list)
-    prompt_cache: dict[str, Any] | None = (
-        None  # pipeline.infer.prompt_cache.PromptCache, when the prompt is cached
-    )
+    prompt_cache: PromptCache | None = None  # when the task's prompt is cached for the run
     resolved_mode: str | None = None  # batch | sync, once infer has decided (mode=auto)
-    outcomes: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> latest RequestOutcome
-    history: list[dict[str, Any]] = Field(default_factory=list)  # earlier attempts (billed too)
-    requests: dict[str, dict[str, Any]] = Field(default_factory=dict)  # request key -> chunk facts
+    outcomes: dict[str, RequestOutcome] = Field(default_factory=dict)  # request key -> latest attempt
+    history: list[RequestOutcome] = Field(default_factory=list)  # earlier attempts (billed too)
+    requests: dict[str, RequestFacts] = Field(default_factory=dict)  # request key -> chunk facts
     quarantine: list[QuarantineRow] = Field(default_factory=list)
-    estimated_cost_upper_usd: str = "0"  # every answer and thought at its upper bound (the budget guard's)
+    estimated_cost_upper_usd: Decimal = Decimal(
+        0
+    )  # every answer and thought at its upper bound (the budget guard's)
     estimate_basis: str | None = None  # where answer/thought sizes came from (history or the prior)
     models_checked: list[str] = Field(default_factory=list)  # models the service confirmed it serves
     warnings: list[str] = Field(default_factory=list)  # catalog, lifecycle and latency warnings, once each

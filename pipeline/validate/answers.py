@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.models import ItemStatus
-from pipeline.run.state import ItemState, QuarantineRow, RequestOutcome, RunManifest
+from pipeline.run.state import (
+    AnswerLedgerEntry,
+    AnswerSpan,
+    ItemAnswer,
+    ItemState,
+    QuarantineRow,
+    RequestOutcome,
+    RunManifest,
+)
 from pipeline.stitch import ChunkAnswer, stitch
 from pipeline.tasks import Task
 from pipeline.validate.records import AnswerInvalid, parse_answer, valid_spans
@@ -32,17 +40,17 @@ def keys_to_reask(task: Task, manifest: RunManifest) -> dict[str, str]:
             continue
         for chunk in item.prepared:
             key = item.request_key(chunk)
-            doc = manifest.outcomes.get(key)
-            if doc is None or reask_key(key) in manifest.outcomes or doc.get("status") != "ok":
+            outcome = manifest.outcomes.get(key)
+            if outcome is None or reask_key(key) in manifest.outcomes or not outcome.ok:
                 continue
             try:
-                parse_answer(task, doc.get("text"))
+                parse_answer(task, outcome.text)
             except AnswerInvalid as exc:
                 todo[key] = str(exc)
     return todo
 
 
-def _outcome_for(manifest: RunManifest, key: str) -> tuple[str, dict[str, Any] | None]:
+def _outcome_for(manifest: RunManifest, key: str) -> tuple[str, RequestOutcome | None]:
     """The outcome that answers a chunk: the re-ask's when there was one."""
     again = reask_key(key)
     if again in manifest.outcomes:
@@ -56,8 +64,8 @@ def answer_item(task: Task, manifest: RunManifest, item: ItemState) -> list[Quar
     chunk_answers: list[ChunkAnswer] = []
     uri = item.source.uri
     for chunk in item.prepared:
-        key, doc = _outcome_for(manifest, item.request_key(chunk))
-        if doc is None:
+        key, outcome = _outcome_for(manifest, item.request_key(chunk))
+        if outcome is None:
             rows.append(
                 QuarantineRow(
                     source_uri=uri,
@@ -67,8 +75,7 @@ def answer_item(task: Task, manifest: RunManifest, item: ItemState) -> list[Quar
                 )
             )
             continue
-        outcome = RequestOutcome.from_dict(doc)
-        if outcome.status != "ok":
+        if not outcome.ok:
             reason = (outcome.finish_reason or "request_error").lower()
             rows.append(
                 QuarantineRow(
@@ -110,20 +117,19 @@ def answer_item(task: Task, manifest: RunManifest, item: ItemState) -> list[Quar
         return rows
     duration = item.probe.duration_s if item.probe else None
     stitched = stitch(task, chunk_answers, source_duration_s=duration)
-    item.answer = {
-        "summary": stitched.summary,
-        "tags": stitched.tags,
-        "language": stitched.language,
-        "spans": [span.__dict__ for span in stitched.spans],
-        "answers": [a.model_dump(mode="json") for a in stitched.answers],
-    }
+    item.answer = ItemAnswer(
+        summary=stitched.summary,
+        tags=stitched.tags,
+        language=stitched.language,
+        spans=[AnswerSpan.model_validate(span.__dict__) for span in stitched.spans],
+        answers=[a.model_dump(mode="json") for a in stitched.answers],
+    )
     return rows
 
 
 def ledger_entry(manifest: RunManifest, item: ItemState) -> dict[str, Any]:
-    return {
-        "run_id": manifest.run_id,
-        "dt": manifest.dt,
-        "source_uri": item.source.uri,
-        "answer": item.answer,
-    }
+    assert item.answer is not None, "only answered items enter the answer ledger"
+    entry = AnswerLedgerEntry(
+        run_id=manifest.run_id, dt=manifest.dt, source_uri=item.source.uri, answer=item.answer
+    )
+    return entry.model_dump(mode="json")

@@ -146,7 +146,7 @@ class TableValidator:
         """Render every result of this run as Data Docs; returns the site's directory."""
         self.context.build_data_docs()
         (site,) = self.context.get_docs_sites_urls()
-        return Path(site["site_url"].removeprefix("file://")).parent
+        return Path(str(site["site_url"]).removeprefix("file://")).parent
 
 
 def _jsonable(value: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import mimetypes
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import RunQualityError
 from pipeline.models import ItemStatus
@@ -20,6 +20,9 @@ from pipeline.run.state import QuarantineRow, RunManifest
 from pipeline.storage import S3Location
 from pipeline.validate.frames import validation_frames
 from pipeline.validate.gate import ExpectationOutcome, GateReport, TableValidator, failing_sources
+
+if TYPE_CHECKING:
+    from pipeline.account import RunRecord
 
 Row = dict[str, Any]
 RUN_TABLES = ("quarantine", "runs")  # failures here are about the run, not one item
@@ -101,7 +104,7 @@ def check_run(validator: TableValidator, gate: GateOutcome, tables: dict[str, li
 
 
 def publish(
-    ctx: RunContext, validator: TableValidator, gate: GateOutcome, run: Row, quarantine: list[Row]
+    ctx: RunContext, validator: TableValidator, gate: GateOutcome, run: RunRecord, quarantine: list[Row]
 ) -> dict[str, Any]:
     """Results JSON at `_validation/dt=D/<run_id>.json`, Data Docs under `_validation/docs/dt=D/<run_id>/`."""
     site = validator.build_docs()
@@ -112,8 +115,8 @@ def publish(
     doc = {
         **gate.report.to_json(),
         "dt": ctx.dt.isoformat(),
-        "status": run["status"],
-        "failure_share": run["failure_share"],
+        "status": run.status,
+        "failure_share": run.failure_share,
         "max_failure_share": ctx.settings.max_failure_share,
         "quarantined_by_gate": [q for q in quarantine if q["stage"] == "validate"],
         "data_docs": docs.join("index.html").uri,
@@ -122,14 +125,14 @@ def publish(
     return doc
 
 
-def raise_if_poor(ctx: RunContext, gate: GateOutcome, run: Row, quarantine: list[Row]) -> None:
+def raise_if_poor(ctx: RunContext, gate: GateOutcome, run: RunRecord, quarantine: list[Row]) -> None:
     """Called after commit: the tables are written, now the run fails loudly if it is not good enough."""
-    share, limit = run["failure_share"], ctx.settings.max_failure_share
+    share, limit = run.failure_share, ctx.settings.max_failure_share
     top = Counter(q["reason"] for q in quarantine).most_common(5)
     named = ", ".join(f"{reason} x{count}" for reason, count in top) or "none"
     if share > limit:
         raise RunQualityError(
-            f"run {ctx.run_id} (dt={ctx.dt}): {share:.0%} of {run['items_total']} item(s) failed or were quarantined, "
+            f"run {ctx.run_id} (dt={ctx.dt}): {share:.0%} of {run.items_total} item(s) failed or were quarantined, "
             f"over the {limit:.0%} limit (max_failure_share). Top reasons: {named}. Tables and quarantine are "
             f"written under {ctx.dest.uri}; validation results at {results_loc(ctx).uri}",
             failure_share=share,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from pipeline.gemini.client import GeminiClient, require_client
 from pipeline.infer import ChunkRequest, load_request
 from pipeline.models import Track
 from pipeline.run.context import RunContext
@@ -31,13 +32,11 @@ def reask_prompt(task: Task, error: str) -> str:
     return task.prompt + PROMPT_SUFFIX.format(error=error[:1000])
 
 
-def sync_sender(ctx: RunContext, connection=None) -> Sender:  # noqa: ANN001 - GeminiConnection | None
+def sync_sender(ctx: RunContext, client: GeminiClient) -> Sender:
     """Send through pipeline.infer.sync.run_sync (retries on throttling included)."""
-    from pipeline.gemini.client import GeminiConnection, make_client
     from pipeline.infer import generation_config, sync
 
     s = ctx.settings
-    client = make_client(connection or GeminiConnection.from_env())
 
     def send(task: Task, request: ChunkRequest) -> RequestOutcome:
         model = request.model or s.model  # a split video's sound is re-asked of its own model
@@ -58,20 +57,20 @@ def sync_sender(ctx: RunContext, connection=None) -> Sender:  # noqa: ANN001 - G
 
 
 def reask_invalid(
-    ctx: RunContext, manifest: RunManifest, send: Sender | None = None, connection=None
-) -> list[str]:  # noqa: ANN001
+    ctx: RunContext, manifest: RunManifest, client: GeminiClient | None, send: Sender | None = None
+) -> list[str]:
     """Re-ask every invalid answer once; record the outcomes in the manifest. Returns the keys re-asked."""
     todo = keys_to_reask(ctx.task, manifest)
     if not todo:
         return []
-    send = send or sync_sender(ctx, connection)
+    send = send or sync_sender(ctx, require_client(client))
     ctx.progress.start("re-ask", len(todo))
     for key, error in sorted(todo.items()):
         request = load_request(ctx, manifest, key, send_as=reask_key(key))
         outcome = send(dataclasses.replace(ctx.task, prompt=reask_prompt(ctx.task, error)), request)
         outcome.key = request.key
-        manifest.requests[request.key] = {**manifest.requests[key], "reask_of": key}
-        manifest.outcomes[request.key] = outcome.to_dict()
+        manifest.requests[request.key] = manifest.requests[key].model_copy(update={"reask_of": key})
+        manifest.outcomes[request.key] = outcome
         ctx.save(manifest)  # paid: recorded at once, so a retried stage does not ask a third time
         ctx.progress.advance("re-ask", f"{key}: {outcome.status}")
     return sorted(todo)

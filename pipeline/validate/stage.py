@@ -3,24 +3,25 @@ onto the source's timeline; what fails becomes quarantine rows. The table-level 
 
 from __future__ import annotations
 
-from typing import Any
-
+from pipeline.gemini.client import GeminiClient
 from pipeline.run.context import RunContext
 from pipeline.run.state import RunManifest
 from pipeline.validate.answers import answer_item
 from pipeline.validate.reask import Sender, reask_invalid
 
 
-def stage_validate(ctx: RunContext, send: Sender | None = None, connection: Any = None) -> RunManifest:
+def stage_validate(
+    ctx: RunContext, client: GeminiClient | None = None, *, send: Sender | None = None
+) -> RunManifest:
     """Record-level validation: each answer against its pydantic model; invalid ones re-asked once
-    (through `send`, or synchronously on `connection` / the environment's Gemini)."""
+    (through `send`, or synchronously with `client`)."""
     manifest = ctx.load()
     # A retried stage recomputes the rows of items still active; rows of items it quarantined stay.
     again = {i.source.uri for i in manifest.items if i.active}
     manifest.quarantine = [
         q for q in manifest.quarantine if not (q.stage in ("infer", "validate") and q.source_uri in again)
     ]
-    reask_invalid(ctx, manifest, send, connection)
+    reask_invalid(ctx, manifest, client, send)
     for item in manifest.items:
         if item.active:
             manifest.quarantine.extend(answer_item(ctx.task, manifest, item))

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pipeline.account import Usage, latency_stats, percentile, request_rows, routed
 from pipeline.commit.stage import latency_alerts
 from pipeline.infer.outcomes import RequestOutcome
-from pipeline.run.state import RunManifest
+from pipeline.run.state import RequestFacts, RunManifest
 
 
 def _manifest(outcomes: list[RequestOutcome], model: str = "gemini-3.6-flash") -> RunManifest:
@@ -18,8 +18,11 @@ def _manifest(outcomes: list[RequestOutcome], model: str = "gemini-3.6-flash") -
         task="describe", task_version="describe-v2", mode="batch", source="s3://a/b", dest="s3://c/d",
     )  # fmt: skip
     for o in outcomes:
-        manifest.outcomes[o.key] = o.to_dict()
-        manifest.requests[o.key] = {"source_uri": f"s3://a/b/{o.key}", "chunk_index": 0, "model": model}
+        manifest.outcomes[o.key] = o
+        manifest.requests[o.key] = RequestFacts(
+            source_uri=f"s3://a/b/{o.key}", chunk_index=0, model=model, chunk_start_s=0.0, chunk_end_s=10.0,
+            mime_type="video/mp4", bytes=1000,
+        )  # fmt: skip
     return manifest
 
 
@@ -72,3 +75,12 @@ def test_latency_percentiles_by_nearest_rank() -> None:
     ]
     alerts = latency_alerts(stats, sync_ms=90, batch_ms=24 * 3600 * 1000)
     assert len(alerts) == 1 and "sync requests to m" in alerts[0] and "0.1 s" in alerts[0]
+
+
+def test_the_run_record_is_the_runs_table_column_for_column() -> None:
+    from pipeline.account import RunRecord
+    from pipeline.commit import RunSummary
+    from pipeline.tables.schemas import RUNS
+
+    assert set(RunRecord.model_fields) == set(RUNS.names) - {"schema_version"}
+    assert set(RunRecord.model_fields) < set(RunSummary.model_fields)  # the summary is the row and more

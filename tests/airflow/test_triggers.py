@@ -9,25 +9,23 @@ import pytest
 
 from pipeline.airflow.triggers import GeminiBatchTrigger
 
+FAST = {"first_s": 0, "every_s": 0.2, "max_s": 0.2}
+
 
 def test_serialization() -> None:
     trigger = GeminiBatchTrigger(
         job_names=["batches/a", "batches/b"],
         gemini_conn_id="gemini_x",
-        poll_seconds=5,
-        max_poll_seconds=60,
+        polling={"first_s": 3, "every_s": 5, "max_s": 60},
         timeout_seconds=120,
-        first_poll_seconds=3,
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "pipeline.airflow.triggers.GeminiBatchTrigger"
     assert kwargs == {
         "job_names": ["batches/a", "batches/b"],
         "gemini_conn_id": "gemini_x",
-        "poll_seconds": 5,
-        "max_poll_seconds": 60,
+        "polling": {"first_s": 3, "every_s": 5, "max_s": 60},
         "timeout_seconds": 120,
-        "first_poll_seconds": 3,
     }
     json.dumps(kwargs)  # stored in the metadata DB: plain JSON, no client, no secret
     rebuilt = GeminiBatchTrigger(**kwargs)
@@ -43,11 +41,12 @@ def first_event(trigger: GeminiBatchTrigger) -> dict:
     return asyncio.run(asyncio.wait_for(run(), timeout=60))
 
 
-def submit(services, count: int = 1) -> list[str]:  # noqa: ANN001
+def submit(services, count: int = 1) -> list[str]:  # noqa: ANN001 - the embedded services or an emulator
     from google import genai
     from google.genai import types
 
-    client = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=services.gemini_base_url))
+    base_url = getattr(services, "gemini_base_url", None) or services.base_url
+    client = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=base_url))
     names = []
     for n in range(count):
         job = client.batches.create(
@@ -72,11 +71,7 @@ def gemini_conn(services, monkeypatch):  # noqa: ANN001, ANN201
 
 def test_run_waits_until_every_job_succeeded(services, gemini_conn) -> None:  # noqa: ANN001
     names = submit(services, 2)
-    event = first_event(
-        GeminiBatchTrigger(
-            job_names=names, gemini_conn_id=gemini_conn, poll_seconds=0.2, first_poll_seconds=0
-        )
-    )
+    event = first_event(GeminiBatchTrigger(job_names=names, gemini_conn_id=gemini_conn, polling=FAST))
     assert event["status"] == "success", event
     assert event["states"] == dict.fromkeys(names, "JOB_STATE_SUCCEEDED")
 
@@ -86,23 +81,30 @@ def test_unknown_job_is_an_error_event_not_a_crash(services, gemini_conn) -> Non
         GeminiBatchTrigger(
             job_names=["batches/does-not-exist"],
             gemini_conn_id=gemini_conn,
-            poll_seconds=0.2,
-            first_poll_seconds=0,
+            polling=FAST,
         )
     )
     assert event["status"] == "error"
     assert "batches/does-not-exist" in event["message"]
 
 
-def test_timeout_event(services, gemini_conn) -> None:  # noqa: ANN001
-    names = submit(services)
-    event = first_event(
-        GeminiBatchTrigger(
-            job_names=names,
-            gemini_conn_id=gemini_conn,
-            poll_seconds=0.05,
-            timeout_seconds=0.01,
-            first_poll_seconds=0,
+def test_a_job_still_running_at_the_timeout_is_a_timeout_event(monkeypatch) -> None:  # noqa: ANN001
+    # A private emulator whose jobs stay pending for a minute: the trigger must give up at its timeout,
+    # say so, and leave the job to a retry (which re-attaches).
+    from gemini_emulator import EmulatorConfig, GeminiEmulator
+
+    with GeminiEmulator(EmulatorConfig(batch_pending_s=60.0, batch_running_s=60.0)) as slow:
+        conn = {"conn_type": "generic", "password": "emulator-key", "extra": {"base_url": slow.base_url}}
+        monkeypatch.setenv("AIRFLOW_CONN_GEMINI_SLOW", json.dumps(conn))
+        names = submit(slow, 1)
+        event = first_event(
+            GeminiBatchTrigger(
+                job_names=names,
+                gemini_conn_id="gemini_slow",
+                polling={"first_s": 0, "every_s": 0.05, "max_s": 0.05},
+                timeout_seconds=0.3,
+            )
         )
-    )
-    assert event["status"] in ("timeout", "success")
+    assert event["status"] == "timeout", event
+    assert event["states"] == dict.fromkeys(names, "JOB_STATE_PENDING")
+    assert "re-attaches" in event["message"]

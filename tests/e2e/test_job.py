@@ -182,11 +182,8 @@ def test_the_pre_flight_estimate_is_within_5_percent_of_the_billed_prompt(first_
 
 def test_rerun_reuses_answers_and_pays_nothing(first_run, services) -> None:  # noqa: ANN001
     settings, _, _, before = first_run
-    jobs_before = (
-        services.emulator.stats()["batch_jobs_created"]
-        if "batch_jobs_created" in services.emulator.stats()
-        else None
-    )
+    before_stats = services.emulator.stats()
+    jobs_before, answers_before = before_stats["batch_jobs_created"], before_stats["responses_generated"]
     store = S3Store()
     summary = run_job(settings, DT, store=store)
     after = _tables(store, settings.dest)
@@ -195,8 +192,10 @@ def test_rerun_reuses_answers_and_pays_nothing(first_run, services) -> None:  # 
     key = lambda r: (r["source_uri"], r["start_s"], r["end_s"], r["label"])  # noqa: E731
     assert sorted(map(key, after["segments"])) == sorted(map(key, before["segments"]))
     assert len(after["runs"]) == 2  # the ledger keeps both runs
-    if jobs_before is not None:
-        assert services.emulator.stats()["batch_jobs_created"] == jobs_before
+    # Nothing was sent at all: no batch job, no answer generated.
+    after_stats = services.emulator.stats()
+    assert after_stats["batch_jobs_created"] == jobs_before
+    assert after_stats["responses_generated"] == answers_before
 
 
 def test_budget_stops_before_the_first_paid_request(services, samples, buckets) -> None:  # noqa: ANN001

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from gemini_emulator import EmulatorConfig, GeminiEmulator
+from gemini_emulator.wire import normalise
 from pipeline.account import Usage, request_cost
 from pipeline.catalog import default_run_model, model_price
 from pipeline.config import Settings
 from pipeline.errors import ModelNotServedError, QuotaExhaustedError
 from pipeline.gemini.client import GeminiConnection
-from pipeline.gemini.emulator import EmulatorConfig, GeminiEmulator
-from pipeline.gemini.emulator.wire import normalise
 from pipeline.run import run_job
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table

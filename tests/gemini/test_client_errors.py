@@ -51,6 +51,9 @@ def _violation(quota_id: str) -> dict:
                     "supported for generateContent."), ModelNotServedError),
         (_api_error(400, "INVALID_ARGUMENT", "Unsupported MIME type: text/x-foo"), GeminiRequestError),
         (_api_error(403, "PERMISSION_DENIED", "You do not have permission to access the File files/x"), GeminiRequestError),
+        (_api_error(403, "PERMISSION_DENIED", "Generative Language API has not been used in project 12 before "
+                    "or it is disabled.", [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                             "reason": "SERVICE_DISABLED"}]), ConfigError),
         (httpx.ConnectError("refused"), GeminiTransientError),
     ],
 )  # fmt: skip
@@ -58,6 +61,15 @@ def test_errors_are_classified_at_the_boundary(error, kind) -> None:
     translated = translate_api_error(error, "request k1")
     assert type(translated) is kind
     assert "request k1" in str(translated)
+
+
+def test_a_refused_key_names_the_credential_to_fix_and_keeps_the_status() -> None:
+    err = translate_api_error(
+        _api_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."),
+        "looking up model m",
+    )
+    assert "GEMINI_API_KEY" in str(err) and "gemini_default" in str(err)
+    assert err.http_status == 400
 
 
 def test_a_daily_quota_message_says_it_lasts_until_the_reset() -> None:

@@ -15,7 +15,7 @@ from pipeline.config import Settings
 from pipeline.errors import RunQualityError
 from pipeline.models import ItemStatus, MediaType, PreparedChunk, ProbeResult, SourceObject
 from pipeline.run import RunContext
-from pipeline.run.state import ItemState, RequestOutcome, request_key
+from pipeline.run.state import AnswerSpan, ItemAnswer, ItemState, RequestFacts, RequestOutcome, request_key
 from pipeline.storage import S3Location, S3Store
 from pipeline.tables import read_table
 from pipeline.validate import stage_validate
@@ -54,21 +54,17 @@ def _item(dest: str, name: str, *, answer_end_s: float | None = None, duration_s
     )
     if answer_end_s is not None:  # answered by an earlier run: no request needed
         item.reused_from_run_id = "earlier"
-        item.answer = {
-            "summary": "s",
-            "tags": ["t"],
-            "language": "und",
-            "answers": [],
-            "spans": [
-                {
-                    "start_s": 0.0,
-                    "end_s": answer_end_s,
-                    "label": "scene: red",
-                    "description": "",
-                    "chunk_indexes": [0],
-                }
+        item.answer = ItemAnswer(
+            summary="s",
+            tags=["t"],
+            language="und",
+            answers=[],
+            spans=[
+                AnswerSpan(
+                    start_s=0.0, end_s=answer_end_s, label="scene: red", description="", chunk_indexes=[0]
+                )
             ],
-        }
+        )
     return item
 
 
@@ -134,10 +130,8 @@ def _active(ctx: RunContext, name: str) -> ItemState:
     return item
 
 
-def _outcome(key: str, text: str) -> dict:
-    return RequestOutcome(
-        key=key, mode="batch", status="ok", text=text, usage=Usage(video=100, output=10)
-    ).to_dict()
+def _outcome(key: str, text: str) -> RequestOutcome:
+    return RequestOutcome(key=key, mode="batch", status="ok", text=text, usage=Usage(video=100, output=10))
 
 
 @pytest.mark.parametrize("second_answer_valid", [True, False])
@@ -147,12 +141,15 @@ def test_an_invalid_answer_is_reasked_once_with_the_error(buckets, second_answer
     item = _active(ctx, "c")
     key = request_key(item.source.sha256, 0, item.fingerprint or "")
     manifest.items = [item]
-    manifest.requests[key] = {
-        "source_uri": item.source.uri,
-        "chunk_index": 0,
-        "chunk_start_s": 0.0,
-        "chunk_end_s": 10.0,
-    }
+    manifest.requests[key] = RequestFacts(
+        source_uri=item.source.uri,
+        chunk_index=0,
+        chunk_start_s=0.0,
+        chunk_end_s=10.0,
+        model=ctx.settings.model,
+        mime_type="video/mp4",
+        bytes=len(b"chunk-bytes"),
+    )
     manifest.outcomes[key] = _outcome(key, '{"summary": "no tags"}')
     ctx.save(manifest)
     prompts: list[str] = []

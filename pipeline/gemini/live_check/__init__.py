@@ -4,7 +4,7 @@ bills by that same catalog, so only these checks, pointed at the real service, c
 
 Each check compares what it OBSERVES with what the catalog EXPECTS and returns rows (MATCH / DIFF /
 INFO); `media-pipeline live-check` renders them. Nothing here reads the environment or prints: the
-caller passes the SDK client (pipeline.gemini.client.make_client) and the models under check.
+caller passes the client (pipeline.gemini.client.GeminiClient) and the models under check.
 """
 
 from pipeline.gemini.live_check.calls import Outcome, attempt

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import cycle, islice
 
-from google import genai
 from google.genai import types
 
 from pipeline.account import Usage
 from pipeline.catalog import model_info, models_catalog
+from pipeline.gemini.client import GeminiClient
 from pipeline.gemini.live_check.calls import ACCEPTED, attempt, refused
 from pipeline.gemini.live_check.rows import Row, compared, info
 from pipeline.gemini.live_check.target import Planned, Target, probe_task
-from pipeline.infer.prompt_cache import prompt_contents
+from pipeline.infer import prompt_contents
 
 TTL_S = 60
 MARGIN = 0.10  # "just" below / above: far enough that the service's own tokenizer lands on the same side
@@ -58,7 +59,7 @@ def plan_cache(target: Target) -> list[Planned]:
     ]
 
 
-def check_cache(client: genai.Client, target: Target) -> list[Row]:
+def check_cache(client: GeminiClient, target: Target) -> list[Row]:
     model = target.model
     chars = model_info(model).rules.tokens.text_chars_per_token
     rows: list[Row] = []
@@ -70,7 +71,7 @@ def check_cache(client: genai.Client, target: Target) -> list[Row]:
             ttl=f"{TTL_S}s",
             display_name="media-pipeline live-check",
         )
-        got = attempt(lambda config=config: client.caches.create(model=model, config=config), "caches.create")
+        got = attempt(partial(client.create_cache, model, config), "caches.create")
         detail = got.error
         if got.ok and got.value is not None:
             detail = _delete(client, str(got.value.name))
@@ -84,6 +85,6 @@ def check_cache(client: genai.Client, target: Target) -> list[Row]:
     return rows
 
 
-def _delete(client: genai.Client, name: str) -> str:
-    gone = attempt(lambda: client.caches.delete(name=name), f"caches.delete {name}")
+def _delete(client: GeminiClient, name: str) -> str:
+    gone = attempt(lambda: client.delete_cache(name), f"caches.delete {name}")
     return "" if gone.ok else f"{gone.error} (it expires after {TTL_S} s)"

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from pipeline.errors import ConfigError, GeminiTransientError
-from pipeline.gemini.client import translate_api_error
+from pipeline.errors import ConfigError, GeminiTransientError, PipelineError
 
 T = TypeVar("T")
 
@@ -27,7 +26,7 @@ BACKOFF_S = 2.0
 class Outcome(Generic[T]):
     value: T | None = None
     code: int | None = None  # HTTP status of the error
-    error: str = ""  # the error as pipeline.gemini.client.translate_api_error words it
+    error: str = ""  # the error as pipeline.gemini.client.GeminiClient raised it
 
     @property
     def ok(self) -> bool:
@@ -53,17 +52,14 @@ def attempt(
     call: Callable[[], T], what: str, *, tries: int = TRIES, sleep: Callable[[float], None] = time.sleep
 ) -> Outcome[T]:
     for n in range(1, tries + 1):
+        # GeminiClient raises the project's errors only; anything else is a bug and propagates.
         try:
             return Outcome(call())
-        except Exception as exc:  # noqa: BLE001 - classified right here, unknown ones re-raised
-            err = translate_api_error(exc, what)
-            if err is exc:
-                raise  # no known family: fail loudly rather than report it as the service's answer
-            if isinstance(err, ConfigError):
-                raise err from exc
+        except ConfigError:
+            raise
+        except PipelineError as err:
             if isinstance(err, GeminiTransientError) and n < tries:
                 sleep(BACKOFF_S * n)
                 continue
-            code = getattr(exc, "code", None)
-            return Outcome(code=int(code) if code else None, error=str(err))
+            return Outcome(code=err.http_status, error=f"{what}: {err}")
     raise AssertionError("unreachable: the last try returns")

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from google import genai
 from google.genai import types
 
 from pipeline.account import Usage
 from pipeline.catalog import THINKING_ORDER, model_info, token_rules
+from pipeline.gemini.client import GeminiClient
 from pipeline.gemini.live_check.calls import ACCEPTED, refused
 from pipeline.gemini.live_check.rows import Row, compared, info
 from pipeline.gemini.live_check.target import (
@@ -21,8 +21,7 @@ from pipeline.gemini.live_check.target import (
     generate,
     probe_task,
 )
-from pipeline.infer.prompt_cache import prompt_contents
-from pipeline.infer.requests import generation_config
+from pipeline.infer import generation_config, prompt_contents
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ def plan_thinking(target: Target) -> list[Planned]:
     ]
 
 
-def check_thinking(client: genai.Client, target: Target) -> list[Row]:
+def check_thinking(client: GeminiClient, target: Target) -> list[Row]:
     task = probe_task()
     rows: list[Row] = []
     for case in thinking_cases(target):
@@ -112,7 +111,7 @@ def plan_sampling(target: Target) -> list[Planned]:
     return [Planned("sampling", target.model, Usage(text=text, output=SMALL_OUTPUT_TOKENS), billed=billed)]
 
 
-def check_sampling(client: genai.Client, target: Target) -> list[Row]:
+def check_sampling(client: GeminiClient, target: Target) -> list[Row]:
     task, model, rule = probe_task(), target.model, _temperature_rule(target)
     config = generation_config(
         task, model, media_resolution=target.media_resolution, max_output_tokens=SMALL_OUTPUT_TOKENS

@@ -3,15 +3,15 @@ retired id the catalog says is routed to a successor (`response.model_version`).
 
 from __future__ import annotations
 
-from google import genai
+from functools import partial
 
 from pipeline.account import Usage
 from pipeline.catalog import current_models, known_models, model_info, resolve_model_version
+from pipeline.gemini.client import GeminiClient
 from pipeline.gemini.live_check.calls import SERVED, attempt
 from pipeline.gemini.live_check.rows import Row, compared, info
 from pipeline.gemini.live_check.target import SMALL_OUTPUT_TOKENS, Planned, Target, generate, probe_task
-from pipeline.infer.prompt_cache import prompt_contents
-from pipeline.infer.requests import generation_config
+from pipeline.infer import generation_config, prompt_contents
 
 
 def routed_models(target: Target) -> list[str]:
@@ -27,11 +27,11 @@ def _limits(input_limit: int | None, output_limit: int | None) -> str:
     return " / ".join(f"{n:,}" if n is not None else "-" for n in (input_limit, output_limit))
 
 
-def check_models(client: genai.Client, target: Target) -> list[Row]:
+def check_models(client: GeminiClient, target: Target) -> list[Row]:
     rows: list[Row] = []
     for name in current_models(target.today):
         catalog = model_info(name)
-        got = attempt(lambda name=name: client.models.get(model=name), "models.get")
+        got = attempt(partial(client.get_model, name), "models.get")
         rows.append(compared("models", name, SERVED, got.label(SERVED), got.error))
         if got.ok and got.value is not None:
             rows.append(
@@ -44,7 +44,7 @@ def check_models(client: genai.Client, target: Target) -> list[Row]:
             )
     for name in routed_models(target):
         catalog = model_info(name)
-        got = attempt(lambda name=name: client.models.get(model=name), "models.get")
+        got = attempt(partial(client.get_model, name), "models.get")
         shown = f"served as {got.value.name}" if got.ok and got.value is not None else got.label()
         # models.get of a retired id is not what routing promises (generateContent is): reported only
         rows.append(
@@ -68,7 +68,7 @@ def plan_routing(target: Target) -> list[Planned]:
     ]
 
 
-def check_routing(client: genai.Client, target: Target) -> list[Row]:
+def check_routing(client: GeminiClient, target: Target) -> list[Row]:
     rows: list[Row] = []
     task = probe_task()
     for name in routed_models(target):

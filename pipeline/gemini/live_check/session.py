@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from google import genai
-
 from pipeline.account import cache_storage_cost, request_cost
 from pipeline.catalog import NoPriceError
+from pipeline.gemini.client import GeminiClient
 from pipeline.gemini.live_check.cache import check_cache, plan_cache
 from pipeline.gemini.live_check.generation import check_sampling, check_thinking, plan_sampling, plan_thinking
 from pipeline.gemini.live_check.lifecycle import check_models, check_routing, plan_routing
@@ -67,7 +66,7 @@ class LiveCheck:
                 unpriced.add(plan.billed_model)
         return CostEstimate(total, len(planned), tuple(sorted(unpriced)))
 
-    def run_check(self, client: genai.Client, name: str) -> list[Row]:
+    def run_check(self, client: GeminiClient, name: str) -> list[Row]:
         runs: dict[str, Callable[[], list[Row]]] = {
             "models": lambda: check_models(client, self.target),
             "tokens": lambda: check_tokens(client, self.target, self._media()),
@@ -78,7 +77,7 @@ class LiveCheck:
         }
         return runs[name]()
 
-    def run(self, client: genai.Client) -> list[Row]:
+    def run(self, client: GeminiClient) -> list[Row]:
         return [row for name in self.checks for row in self.run_check(client, name)]
 
     def _media(self) -> MediaSet:

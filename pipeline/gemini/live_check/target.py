@@ -7,11 +7,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 
-from google import genai
 from google.genai import types
 
 from pipeline.account import Usage
 from pipeline.catalog import utc_today
+from pipeline.gemini.client import GeminiClient
 from pipeline.gemini.live_check.calls import Outcome, attempt
 from pipeline.tasks import DESCRIBE, Task
 
@@ -57,13 +57,13 @@ def probe_task(thinking: str = "MINIMAL") -> Task:
 
 
 def generate(
-    client: genai.Client,
+    client: GeminiClient,
     model: str,
     contents: list[types.Content],
     config: types.GenerateContentConfig,
 ) -> Outcome[types.GenerateContentResponse]:
     """One generateContent; errors are named by the method (the row names the case)."""
     return attempt(
-        lambda: client.models.generate_content(model=model, contents=contents, config=config),
+        lambda: client.generate(model, contents, config),
         "generateContent",
     )

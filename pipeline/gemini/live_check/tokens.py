@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from google import genai
-
 from pipeline.account import Usage
 from pipeline.catalog import model_info, token_rules
+from pipeline.gemini.client import GeminiClient
 from pipeline.gemini.live_check.media import Clip, MediaSet
 from pipeline.gemini.live_check.rows import Row, compared
 from pipeline.gemini.live_check.target import SMALL_OUTPUT_TOKENS, Planned, Target, generate, probe_task
-from pipeline.infer.requests import ChunkRequest, contents, generation_config
+from pipeline.infer import ChunkRequest, contents, generation_config
 from pipeline.models import Track
 from pipeline.tasks import track_prompt
 
@@ -104,7 +103,7 @@ def _request(case: TokenCase, model: str) -> ChunkRequest:
     )
 
 
-def check_tokens(client: genai.Client, target: Target, media: MediaSet) -> list[Row]:
+def check_tokens(client: GeminiClient, target: Target, media: MediaSet) -> list[Row]:
     task, model = probe_task(), target.model
     rows: list[Row] = []
     text_row: Row | None = None
