@@ -120,7 +120,9 @@ def open_dag(page, base: str) -> None:  # noqa: ANN001
 
     page.goto(f"{base}/dags/{DAG_ID}")
     toggle = page.get_by_test_id("toggle-pause")
-    expect(toggle).to_be_visible()
+    # The DAG page renders its header after the UI's API calls: under a loaded machine (two test workers,
+    # an Airflow standalone each) that took longer than expect()'s 5 s default.
+    expect(toggle).to_be_visible(timeout=30_000)
     if toggle.get_attribute("data-state") == "unchecked":
         toggle.click()
         expect(toggle).to_have_attribute("data-state", "checked")
