@@ -272,16 +272,17 @@ def _create(
     """Create the job, retrying transient errors. An error may hide a job that was created anyway, so
     before each retry the job is looked up by its display name: found means re-attach, not create."""
     s = ctx.settings
-    requests = [load_request(ctx, manifest, k) for k in keys]
     config = _config(ctx, manifest, model, sound=is_sound(manifest, keys))
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             if transport == "files":
+                # Read from staging as the uploads go: a Files API batch is over the inline cap by
+                # definition, so its chunks are never all held at once.
                 return filebatch.submit(
                     client,
                     model=model,
                     task=ctx.task,
-                    requests=requests,
+                    requests=(load_request(ctx, manifest, k) for k in keys),
                     config=config,
                     display_name=display_name,
                 )
@@ -289,7 +290,7 @@ def _create(
                 client,
                 model=model,
                 task=ctx.task,
-                requests=requests,
+                requests=[load_request(ctx, manifest, k) for k in keys],
                 config=config,
                 display_name=display_name,
             )
