@@ -67,6 +67,12 @@ class ProbeResult(BaseModel):
     # Video only, from a cheap keyframe look (pipeline.media.profile); None when not measured.
     keyframe_interval_s: float | None = None  # longest gap between keyframes near the start
     motion: float | None = None  # share of sampled picture pairs (~1-2 s apart) that visibly changed
+    # Which library decodes the source for preparation: "ffmpeg", or "pillow" (stills and animations
+    # Pillow reads: HEIC, BigTIFF, animated WebP, ...; pipeline.media.still).
+    decoder: str = "ffmpeg"
+    # An animated image (GIF, APNG, animated WebP): "moving" is sent as a video, "still" (all frames
+    # alike) as one picture; None for everything else.
+    animation: str | None = None
 
 
 class ChunkSpec(BaseModel):

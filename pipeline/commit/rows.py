@@ -35,6 +35,8 @@ def media_row(manifest: RunManifest, item: ItemState, cost_usd: Decimal) -> Row:
         "estimated_cost_upper_usd": item.estimated_cost_upper_usd,
         "cost_usd": cost_usd,
         "reused_from_run_id": item.reused_from_run_id,
+        "decoder": probe.decoder if probe else None,
+        "animation": probe.animation if probe else None,
     }
 
 

@@ -1,5 +1,5 @@
-"""Media: what a file is (sniff), what ffprobe reads of it (probe, profile), behind typed functions; the
-one runner that starts ffmpeg/ffprobe (ffmpeg.FFmpeg)."""
+"""Media: what a file is (sniff), what ffprobe or Pillow reads of it (probe, profile, still), behind typed
+functions; the one runner that starts ffmpeg/ffprobe (ffmpeg.FFmpeg)."""
 
 from pipeline.media.ffmpeg import FFmpeg, default_ffmpeg
 from pipeline.media.probe import check_head, probe, verify_decodable

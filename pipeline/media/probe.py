@@ -14,9 +14,9 @@ from typing import Any
 from pipeline.errors import CorruptMediaError, MediaError, UnsupportedMediaError
 from pipeline.media.ffmpeg import Failure, FFmpeg, Input, default_ffmpeg
 from pipeline.media.sniff import SNIFF_BYTES, looks_like_text, sniff
+from pipeline.media.still import MAX_IMAGE_PIXELS, StillInfo, read_still, verify_still
 from pipeline.models import MediaType, ProbeResult, StreamInfo
 
-MAX_IMAGE_PIXELS = 100_000_000  # decompression-bomb guard (width x height of one picture)
 MAX_VIDEO_PIXELS = 40_000_000  # 8K is 33 MP; anything bigger per frame is not worth decoding
 TAIL_WINDOW_S = 5.0  # verify_decodable: the last seconds of a stream must yield a frame
 _PROBE = Failure(
@@ -179,6 +179,22 @@ def _is_image(fmt: dict[str, Any], vs: dict[str, Any], duration: float | None) -
     return False
 
 
+_STILL_CODECS = {"mjpeg", "png", "bmp", "gif", "webp", "tiff"}
+
+
+def _is_cover_art(stream: dict[str, Any], audio: dict[str, Any] | None) -> bool:
+    """A picture that only decorates a sound: flagged attached_pic (MP3 APIC, M4A covr), or, next to an
+    audio stream, a one-frame still-image track (how some taggers store an M4A/M4B cover). Such a file
+    is audio, not a video."""
+    if (stream.get("disposition") or {}).get("attached_pic"):
+        return True
+    if audio is None or stream.get("codec_name") not in _STILL_CODECS:
+        return False
+    # unknown counts (an MJPEG camera clip in Matroska has neither) mean a real video track
+    frames, duration = _frame_count(stream), _float(stream.get("duration"))
+    return (frames is not None and frames <= 1) or (duration is not None and duration <= 0.1)
+
+
 def check_head(head: bytes, name: str, source: str | None = None) -> None:
     """Refuse, from the first bytes alone, what must never reach a decoder: text and playlists posing
     as media, and images whose header claims a decompression-bomb size."""
@@ -226,9 +242,24 @@ def probe(
         )
     check_head(head, name, source)
 
+    # Decoder by content: what sniffs as a picture goes to Pillow first (it reads HEIC, BigTIFF,
+    # animated WebP/APNG that ffmpeg 5.1 cannot, and it is what prepares stills, so probe and
+    # preparation agree); what Pillow does not know, and everything else, goes to ffprobe, with Pillow
+    # as the fallback when ffprobe cannot read the file or size its picture.
+    still = read_still(path, name, source) if sniff(head)[0] is MediaType.IMAGE else None
+    if still is not None:
+        return _from_still(still)
     runner = runner or default_ffmpeg()
-    data = runner.probe(path, name=name, failure=_PROBE, source=source)
-    result = _decide(data, path, name, source)
+    try:
+        data = runner.probe(path, name=name, failure=_PROBE, source=source)
+        result = _decide(data, path, name, source)
+    except CorruptMediaError as exc:
+        if exc.reason not in ("unreadable_container", "zero_dimensions"):
+            raise
+        still = read_still(path, name, source)
+        if still is None:
+            raise
+        return _from_still(still)
     if profile and result.media_type is MediaType.VIDEO and result.video_stream is not None:
         from pipeline.media.profile import profile_video
 
@@ -237,21 +268,52 @@ def probe(
     return result
 
 
+def _from_still(still: StillInfo) -> ProbeResult:
+    """A ProbeResult from what Pillow read: a still (or an animation whose frames are all alike) is an
+    image; a moving animation is a video, billed as frames, on its own timeline."""
+    width, height = still.width, still.height
+    rotation = {3: 180, 5: 90, 6: 90, 7: 270, 8: 270}.get(still.orientation, 0)
+    if rotation in (90, 270):
+        width, height = height, width
+    moving = still.animated and still.moving
+    duration = still.duration_s if moving else None
+    rate = still.frames / duration if moving and duration else None
+    stream = StreamInfo(
+        index=0,
+        codec_type="video",
+        codec_name=still.format.lower(),
+        width=still.width,
+        height=still.height,
+        duration_s=duration,
+        rotation=rotation,
+        avg_frame_rate=rate,
+    )
+    return ProbeResult(
+        media_type=MediaType.VIDEO if moving else MediaType.IMAGE,
+        format_name=still.format.lower(),
+        duration_s=duration,
+        width=width,
+        height=height,
+        has_video=True,
+        video_stream=0,
+        rotation=rotation,
+        streams=[stream],
+        decoder="pillow",
+        animation=("moving" if moving else "still") if still.animated else None,
+    )
+
+
 def _decide(data: dict[str, Any], path: Path, name: str, source: str | None) -> ProbeResult:
     fmt = data.get("format") or {}
     raw_streams: list[dict[str, Any]] = data.get("streams") or []
     streams = [_stream_info(s) for s in raw_streams]
     format_name = str(fmt.get("format_name") or "unknown")
 
+    audio_raw = next((s for s in raw_streams if s.get("codec_type") == "audio" and s.get("codec_name")), None)
     video_raw = next(
-        (
-            s
-            for s in raw_streams
-            if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
-        ),
+        (s for s in raw_streams if s.get("codec_type") == "video" and not _is_cover_art(s, audio_raw)),
         None,
     )
-    audio_raw = next((s for s in raw_streams if s.get("codec_type") == "audio" and s.get("codec_name")), None)
     if video_raw is None and audio_raw is None:
         raise CorruptMediaError(
             f"{name}: no audio or video stream that can be decoded ({format_name}); re-export the file",
@@ -364,40 +426,6 @@ def _undecodable(says: str, fix: str, reason: str = "undecodable") -> Failure:
     return Failure(reason, "decode_timeout", says, fix, lines=2, slow="decoding a sample")
 
 
-def _verify_with_pillow(path: Path, name: str, source: str | None) -> None:
-    """Preparation decodes stills with Pillow: load it now, so its refusals show up before planning.
-    (x_png_zlib_text_bomb.png: a 1x1 PNG whose zTXt chunk inflates to gigabytes; ffmpeg ignores the
-    chunk, Pillow stops at MAX_TEXT_CHUNK.)"""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-    except UnidentifiedImageError:
-        return  # not a Pillow format (HEIC): preparation uses ffmpeg, which just decoded it
-    except Image.DecompressionBombError as exc:
-        raise MediaError(f"{name}: {exc}; resize the image", reason="image_too_large", source=source) from exc
-    except ValueError as exc:
-        if "too large" in str(exc).lower():
-            raise MediaError(
-                f"{name}: a compressed chunk inflates beyond safe limits ({exc}); this looks like a "
-                "decompression bomb, re-export the image without the oversized metadata",
-                reason="decompression_bomb",
-                source=source,
-            ) from exc
-        raise CorruptMediaError(
-            f"{name}: Pillow cannot decode it ({exc}); re-export the image",
-            reason="undecodable",
-            source=source,
-        ) from exc
-    except (OSError, SyntaxError) as exc:
-        raise CorruptMediaError(
-            f"{name}: Pillow cannot decode it ({exc}); re-export the image",
-            reason="undecodable",
-            source=source,
-        ) from exc
-
-
 def verify_decodable(
     path: str | Path, probe: ProbeResult, *, source: str | None = None, runner: FFmpeg | None = None
 ) -> None:
@@ -413,12 +441,16 @@ def verify_decodable(
         raise CorruptMediaError(
             f"{name}: nothing to decode; re-export the file", reason="no_media_streams", source=source
         )
+    if probe.decoder == "pillow":
+        # an animation was decoded frame by frame when it was probed; a still is decoded here
+        if probe.animation is None:
+            verify_still(path, name, source)
+        return
     runner = runner or default_ffmpeg()
     sample = partial(_decode_sample, runner, path, stream, name=name, source=source)
     if probe.media_type is MediaType.IMAGE:
         picture = _undecodable("the picture does not decode", "re-export the image")
         sample(picture, frames=1)
-        _verify_with_pillow(path, name, source)
         return
     duration = probe.duration_s or 0.0
     head = _undecodable("the first second does not decode", "re-export the file")

@@ -148,6 +148,8 @@ _SIMPLE: list[tuple[bytes, int, MediaType, str]] = [
     (b"GIF89a", 0, MediaType.IMAGE, "image/gif"),
     (b"II*\x00", 0, MediaType.IMAGE, "image/tiff"),
     (b"MM\x00*", 0, MediaType.IMAGE, "image/tiff"),
+    (b"II+\x00", 0, MediaType.IMAGE, "image/tiff"),  # BigTIFF (64-bit offsets)
+    (b"MM\x00+", 0, MediaType.IMAGE, "image/tiff"),
     (b"fLaC", 0, MediaType.AUDIO, "audio/flac"),
     (b"ID3", 0, MediaType.AUDIO, "audio/mpeg"),
     (b"\x00\x00\x01\xba", 0, MediaType.VIDEO, "video/mpeg"),  # MPEG program stream pack header

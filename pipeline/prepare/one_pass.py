@@ -2,19 +2,22 @@
 
 Video and audio: ONE ffmpeg process per source decodes it once and writes every chunk (split/asplit
 into one trim branch per chunk). A video's sound goes into its chunk files, or, where the plan splits it
-off (settings.audio_model), into an Ogg/Opus file per chunk written by the same pass. Images: Pillow (EXIF orientation applied, resized, re-encoded as a
-metadata-free JPEG), ffmpeg's first frame for what Pillow cannot read (HEIC). Every output is
+off (settings.audio_model), into an Ogg/Opus file per chunk written by the same pass. Images: whichever decoder the probe chose (ProbeResult.decoder):
+Pillow (pipeline.media.still: EXIF orientation applied, resized, re-encoded as a metadata-free JPEG), or
+ffmpeg's first frame for what Pillow cannot read (a HEIF image sequence). A moving animation (GIF, APNG,
+animated WebP): Pillow's frames, with their times, through the same one ffmpeg pass as a video. Every output is
 ffprobed afterwards, so a PreparedChunk carries what the file really holds.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipeline.errors import CorruptMediaError, MediaError
 from pipeline.media.ffmpeg import Failure, FFmpeg, Input, default_ffmpeg
+from pipeline.media.still import save_animation, save_jpeg
 from pipeline.models import (
     ChunkSpec,
     MediaPlan,
@@ -25,9 +28,6 @@ from pipeline.models import (
     Track,
 )
 from pipeline.plan import prepared_image_size, prepared_video_size
-
-if TYPE_CHECKING:
-    from PIL.Image import Image as PILImage
 
 VIDEO_MIME = "video/mp4"
 IMAGE_MIME = "image/jpeg"
@@ -231,57 +231,22 @@ def _chunk_from_output(
 
 
 def _prepare_av(
-    runner: FFmpeg, src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path, name: str
+    runner: FFmpeg,
+    src: Path,
+    plan: MediaPlan,
+    probe: ProbeResult,
+    out_dir: Path,
+    name: str,
+    input_format: tuple[str, ...] = (),
 ) -> list[PreparedChunk]:
     source, args, outputs = _av_args(src, plan, probe, out_dir)
+    source = Input(source.target, (*input_format, *source.options))
     timeout = max(FFMPEG_MIN_TIMEOUT_S, (probe.duration_s or 0.0) * FFMPEG_TIMEOUT_PER_SOURCE_SECOND)
     runner.run([source], args, name=name, failure=_TRANSCODE, timeout=timeout)
     return [
         _chunk_from_output(runner, o.chunk.index, o.chunk.start_s, o.path, o.mime_type, name, o.track)
         for o in outputs
     ]
-
-
-def _flatten(im: PILImage) -> PILImage:
-    """Any Pillow mode -> RGB; transparency is composited on white, 16/32-bit grey scaled to 8 bits."""
-    from PIL import Image
-
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        import numpy as np
-
-        arr = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        im = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype("uint8"), "L")
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode in ("P", "L", "RGB") and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return im.convert("RGB")
-
-
-def _prepare_image_pillow(src: Path, plan: MediaPlan, out: Path) -> bool:
-    """False when Pillow cannot read the format (ffmpeg takes over)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    max_px = plan.settings.image_max_px
-    try:
-        with Image.open(src) as im:
-            im.draft("RGB", (max_px, max_px))  # JPEG: decode at a reduced scale when it is large
-            im.seek(0)
-            upright = ImageOps.exif_transpose(im)
-            upright.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
-            rgb = _flatten(upright)
-            # No exif=, icc_profile= or comment: the JPEG carries pixels only (no GPS, make, model).
-            rgb.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
-        return True
-    except UnidentifiedImageError:
-        return False
-    except Image.DecompressionBombError as exc:
-        raise MediaError(f"{src.name}: {exc}; resize the image", reason="image_too_large") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise CorruptMediaError(
-            f"{src.name}: Pillow cannot decode it ({exc}); re-export the image", reason="undecodable"
-        ) from exc
 
 
 def _prepare_image_ffmpeg(
@@ -310,11 +275,25 @@ def _prepare_image_ffmpeg(
     runner.run([Input.file(src)], args, name=name, failure=_TRANSCODE, timeout=FFMPEG_MIN_TIMEOUT_S)
 
 
+def _prepare_animation(
+    runner: FFmpeg, src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path, name: str
+) -> list[PreparedChunk]:
+    """A moving animation: Pillow decodes its frames into a concat list of PNGs at the prepared size
+    (with each frame's time), which the one ffmpeg pass then samples like any video."""
+    size = prepared_video_size(probe, plan.settings)
+    with tempfile.TemporaryDirectory(prefix="frames-", dir=out_dir) as scratch:
+        listing = save_animation(src, size, Path(scratch), name)
+        frames = probe.model_copy(update={"rotation": 0, "has_audio": False, "audio_stream": None})
+        return _prepare_av(runner, listing, plan, frames, out_dir, name, ("-f", "concat"))
+
+
 def _prepare_image(
     runner: FFmpeg, src: Path, plan: MediaPlan, probe: ProbeResult, out_dir: Path, name: str
 ) -> list[PreparedChunk]:
     out = out_dir / "chunk_000.jpg"
-    if not _prepare_image_pillow(src, plan, out):
+    if probe.decoder == "pillow":
+        save_jpeg(src, plan.settings.image_max_px, out, JPEG_QUALITY, name)
+    else:
         _prepare_image_ffmpeg(runner, src, plan, probe, out, name)
     chunk = _chunk_from_output(runner, 0, 0.0, out, IMAGE_MIME, name)
     return [chunk]
@@ -340,6 +319,8 @@ def prepare_media(
     try:
         if plan.media_type is MediaType.IMAGE:
             return _prepare_image(runner, src, plan, probe, out_dir, name)
+        if plan.media_type is MediaType.VIDEO and probe.decoder == "pillow":
+            return _prepare_animation(runner, src, plan, probe, out_dir, name)
         if plan.media_type in (MediaType.VIDEO, MediaType.AUDIO):
             return _prepare_av(runner, src, plan, probe, out_dir, name)
     except MediaError as exc:

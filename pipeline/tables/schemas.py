@@ -11,14 +11,15 @@ shrink to a few bytes per row. Timestamps are UTC microseconds.
 Version history: 1 walking skeleton; 2 media.reason, requests.reask_of, runs.items_reused /
 requests_reasked / failure_share / validation_success; 3 requests.model_version / billed_model /
 thinking_level / answered_at, media.estimated_cost_upper_usd, runs.estimated_cost_upper_usd /
-thought_tokens / routed_requests / routed / latency / warnings / estimate_basis.
+thought_tokens / routed_requests / routed / latency / warnings / estimate_basis; 4 media.decoder /
+animation.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MONEY = pa.decimal128(18, 9)  # USD, exact to the nano-dollar: sums add up exactly in every engine
 TS = pa.timestamp("us", tz="UTC")
 STR = pa.string()
@@ -63,6 +64,8 @@ MEDIA = _schema(
         pa.field("schema_version", pa.int16()),
         pa.field("reason", STR),
         pa.field("estimated_cost_upper_usd", MONEY),
+        pa.field("decoder", STR),
+        pa.field("animation", STR),
     ],
 )
 

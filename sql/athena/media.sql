@@ -1,4 +1,4 @@
--- media: generated from pipeline/tables/schemas.py (schema_version 3).
+-- media: generated from pipeline/tables/schemas.py (schema_version 4).
 -- Replace s3://YOUR-BUCKET/YOUR-PREFIX with the pipeline's --dest, and the projection range start.
 CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.media (
   `run_id` string,
@@ -19,7 +19,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.media (
   `reused_from_run_id` string,
   `schema_version` smallint,
   `reason` string,
-  `estimated_cost_upper_usd` decimal(18,9)
+  `estimated_cost_upper_usd` decimal(18,9),
+  `decoder` string,
+  `animation` string
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET

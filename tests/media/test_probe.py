@@ -124,3 +124,48 @@ def test_binary_garbage_is_corrupt(tmp_path):
     junk.write_bytes(bytes(range(256)) * 40)
     with pytest.raises(MediaError):
         probe(junk)
+
+
+# Zero-length objects, audio with cover art, audio-only MP4/M4A/M4B (issue 13, part 7)
+
+
+def test_m4a_with_cover_art_is_audio(tmp_path):
+    from tests.lake_files import m4a_with_cover
+
+    for flagged, brand in ((True, "M4A "), (False, "M4B ")):
+        path = m4a_with_cover(tmp_path / f"cover-{flagged}.m4a", 3.0, flagged=flagged, brand=brand)
+        r = probe(path)
+        verify_decodable(path, r)
+        assert r.media_type is A and r.video_stream is None and r.audio_stream is not None
+        assert r.duration_s == pytest.approx(3.0, abs=0.05) and r.width is None and r.height is None
+        assert any(s.codec_type == "video" for s in r.streams)  # the cover is there, just not a picture track
+
+
+@pytest.mark.parametrize("brand", ["isom", "M4A ", "M4B "])
+def test_audio_only_mp4_family_is_audio(tmp_path, brand):
+    from tests.lake_files import audio_mp4
+
+    path = audio_mp4(tmp_path / "sound.mp4", 2.0, brand)
+    r = probe(path)
+    verify_decodable(path, r)
+    assert r.media_type is A and r.duration_s == pytest.approx(2.0, abs=0.05)
+
+
+def test_mjpeg_video_with_sound_is_still_video(tmp_path):
+    """Only a ONE-frame picture next to a sound is cover art: a motion-JPEG clip stays a video."""
+    from tests.lake_files import ffmpeg
+
+    path = tmp_path / "camera.avi"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=s=160x120:d=2", "-f", "lavfi", "-i", "sine=d=2",
+        "-c:v", "mjpeg", "-c:a", "pcm_s16le", str(path),
+    )  # fmt: skip
+    assert probe(path, profile=False).media_type is V
+
+
+def test_zero_byte_file_says_it_is_empty(tmp_path):
+    for name in ("empty.m4a", "empty.heic", "empty.gif"):
+        (tmp_path / name).write_bytes(b"")
+        with pytest.raises(CorruptMediaError) as info:
+            probe(tmp_path / name)
+        assert info.value.reason == "empty_file" and "empty" in str(info.value) and name in str(info.value)

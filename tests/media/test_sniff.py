@@ -84,6 +84,8 @@ def _ftyp(major: bytes, *compat: bytes) -> bytes:
         (b"FORM\x00\x00\x00\x00AIFFCOMM", (A, "audio/aiff")),
         (b"GIF89a\x01\x00\x01\x00", (IMG, "image/gif")),
         (b"II*\x00\x08\x00\x00\x00", (IMG, "image/tiff")),
+        (b"II+\x00\x08\x00\x00\x00", (IMG, "image/tiff")),  # BigTIFF
+        (b"MM\x00+\x00\x08\x00\x00", (IMG, "image/tiff")),
         (b"BM" + b"\x00" * 12 + (40).to_bytes(4, "little") + b"\x00" * 8, (IMG, "image/bmp")),
     ],
 )
