@@ -73,6 +73,12 @@ class ProbeResult(BaseModel):
     # An animated image (GIF, APNG, animated WebP): "moving" is sent as a video, "still" (all frames
     # alike) as one picture; None for everything else.
     animation: str | None = None
+    # Set by media.verify_decodable, from what really decodes. A truncated file: `duration_s` is where its
+    # data ends (what is planned and answered), `claimed_duration_s` what its container claims.
+    claimed_duration_s: float | None = None
+    # A stream that starts between keyframes (a TS cut mid-GOP): its first picture, on the source's
+    # timeline; the picture is black before it, the sound is kept from 0 s. None: a picture from 0 s.
+    picture_start_s: float | None = None
 
 
 class ChunkSpec(BaseModel):

@@ -3,6 +3,7 @@ ffmpeg): phone photos, BigTIFF, animations, audio with cover art, and hostile he
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -110,3 +111,43 @@ def tiff_claiming(path: Path, width: int, height: int) -> Path:
             data[entry + 8 : entry + 8 + size] = value.to_bytes(size, "little")
     path.write_bytes(bytes(data))
     return path
+
+
+def truncated_mp4(path: Path, share: float, seconds: float = 20.0) -> Path:
+    """A `seconds` s H.264+AAC MP4 (index at the front, so it claims all of it) cut to its first `share`
+    of bytes, as an interrupted upload or recording leaves it."""
+    whole = path.with_name(f"whole-{path.name}")
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=s=320x240:r=25:d={seconds}", "-f", "lavfi", "-i", f"sine=d={seconds}",
+        "-c:v", "libx264", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart",
+        str(whole),
+    )  # fmt: skip
+    data = whole.read_bytes()
+    path.write_bytes(data[: int(len(data) * share)])
+    whole.unlink()
+    return path
+
+
+TS_PACKET = 188
+
+
+def ts_cut_mid_gop(path: Path, seconds: float = 10.0, gop_s: float = 2.0) -> tuple[Path, float]:
+    """A red H.264 + sine AAC MPEG-TS with a `gop_s` GOP, cut 60 TS packets in (inside the first GOP,
+    as a broadcast or camera capture starts): its sound decodes from the start, its picture only from
+    the next keyframe. Returns the file and that first picture's time on the source's timeline (its
+    container's clock less the container's start time)."""
+    whole = path.with_name(f"whole-{path.name}")
+    ffmpeg(
+        "-f", "lavfi", "-i", f"color=c=red:s=320x240:r=25:d={seconds}", "-f", "lavfi", "-i", f"sine=d={seconds}",
+        "-c:v", "libx264", "-g", str(round(25 * gop_s)), "-keyint_min", str(round(25 * gop_s)),
+        "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "mpegts", str(whole),
+    )  # fmt: skip
+    path.write_bytes(whole.read_bytes()[60 * TS_PACKET :])
+    whole.unlink()
+    out = subprocess.run(
+        ["ffprobe", "-v", "quiet", "-show_entries", "format=start_time", "-select_streams", "v",
+         "-show_entries", "frame=pts_time", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    info = json.loads(out)
+    return path, float(info["frames"][0]["pts_time"]) - float(info["format"]["start_time"])

@@ -35,8 +35,7 @@ def run_pipeline(
     max_chunk_s: float = MAX_CHUNK_S,
     max_output_tokens: int | None = None,
 ) -> tuple[ProbeResult, MediaPlan, list[PreparedChunk]]:
-    result = probe(path)
-    verify_decodable(path, result)
+    result = verify_decodable(path, probe(path))  # what really decodes is what is planned
     plan = plan_media(
         str(path),
         result,

@@ -178,8 +178,7 @@ def _plan_one(src: str, workdir: Path, *, history: bool = False) -> tuple[Any, A
     settings = _settings()
     try:
         path, uri = _local_or_s3(src, workdir)
-        result = probe(path, source=uri)
-        verify_decodable(path, result, source=uri)
+        result = verify_decodable(path, probe(path, source=uri), source=uri)
         task = get_task(settings.task)
         sizes = _answer_sizes(settings, task) if history else AnswerSizeModel(prior=task.answer_prior)
         plan = plan_for_run(uri, result, settings, task, sizes)

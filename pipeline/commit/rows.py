@@ -24,7 +24,9 @@ def media_row(manifest: RunManifest, item: ItemState, cost_usd: Decimal) -> Row:
         "media_type": (probe.media_type.value if probe else item.source.sniffed_type.value),
         "mime_type": item.source.sniffed_mime,
         "bytes": item.source.bytes,
-        "duration_s": probe.duration_s if probe else None,
+        # a truncated file: duration_s is what its container claims, decodable_duration_s what was answered
+        "duration_s": (probe.claimed_duration_s or probe.duration_s) if probe else None,
+        "decodable_duration_s": probe.duration_s if probe and probe.claimed_duration_s else None,
         "width": probe.width if probe else None,
         "height": probe.height if probe else None,
         "status": item.status.value,

@@ -1,4 +1,4 @@
-"""ffprobe a local file into a ProbeResult, and check that its data really decodes.
+"""ffprobe a local file into a ProbeResult (whether its data really decodes: pipeline.media.decodable).
 
 Everything ffprobe or ffmpeg cannot use becomes a MediaError subclass with a short `reason` code and a
 message that names the file and the fix (ffmpeg's own failures are translated by the runner,
@@ -7,18 +7,16 @@ pipeline.media.ffmpeg); a missing binary is a ConfigError.
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import CorruptMediaError, MediaError, UnsupportedMediaError
-from pipeline.media.ffmpeg import Failure, FFmpeg, Input, default_ffmpeg
+from pipeline.media.ffmpeg import Failure, FFmpeg, default_ffmpeg
 from pipeline.media.sniff import SNIFF_BYTES, looks_like_text, sniff
-from pipeline.media.still import MAX_IMAGE_PIXELS, StillInfo, read_still, verify_still
+from pipeline.media.still import MAX_IMAGE_PIXELS, StillInfo, read_still
 from pipeline.models import MediaType, ProbeResult, StreamInfo
 
 MAX_VIDEO_PIXELS = 40_000_000  # 8K is 33 MP; anything bigger per frame is not worth decoding
-TAIL_WINDOW_S = 5.0  # verify_decodable: the last seconds of a stream must yield a frame
 _PROBE = Failure(
     reason="unreadable_container",
     timeout_reason="probe_timeout",
@@ -394,74 +392,3 @@ def _decide(data: dict[str, Any], path: Path, name: str, source: str | None) -> 
         rotation=rotation,
         streams=streams,
     )
-
-
-def _decode_sample(
-    runner: FFmpeg,
-    path: Path,
-    stream: int,
-    failure: Failure,
-    *,
-    name: str,
-    source: str | None,
-    start: float | None = None,
-    length: float | None = None,
-    frames: int | None = None,
-) -> None:
-    """Decode part of one stream; raise `failure` when ffmpeg fails or no frame comes out."""
-    options = ("-ss", f"{start:.3f}") if start else ()
-    args = ["-map", f"0:{stream}", "-dn", "-sn"]
-    if length:
-        args += ["-t", f"{length:.3f}"]
-    if frames:
-        args += ["-frames", str(frames)]
-    args += ["-f", "framecrc", "-"]
-    done = runner.run([Input.file(path, *options)], args, name=name, failure=failure, source=source)
-    out = done.stdout.decode("utf-8", "replace").splitlines()
-    if not any(ln and not ln.startswith("#") for ln in out):
-        raise failure.error(name, done.stderr, source=source)
-
-
-def _undecodable(says: str, fix: str, reason: str = "undecodable") -> Failure:
-    return Failure(reason, "decode_timeout", says, fix, lines=2, slow="decoding a sample")
-
-
-def verify_decodable(
-    path: str | Path, probe: ProbeResult, *, source: str | None = None, runner: FFmpeg | None = None
-) -> None:
-    """Decode a little of the head AND the tail of the chosen stream.
-
-    Headers can parse while the data is gone: x_truncated_100000B.mp4 claims 35 s, decodes ~6 frames
-    (0.5 s) and then runs out of data, so a head-only check passes it. A frame near the claimed end
-    catches truncation at the cost of one seek."""
-    path = Path(path).resolve()
-    name = _name(path, source)
-    stream = probe.video_stream if probe.video_stream is not None else probe.audio_stream
-    if stream is None:
-        raise CorruptMediaError(
-            f"{name}: nothing to decode; re-export the file", reason="no_media_streams", source=source
-        )
-    if probe.decoder == "pillow":
-        # an animation was decoded frame by frame when it was probed; a still is decoded here
-        if probe.animation is None:
-            verify_still(path, name, source)
-        return
-    runner = runner or default_ffmpeg()
-    sample = partial(_decode_sample, runner, path, stream, name=name, source=source)
-    if probe.media_type is MediaType.IMAGE:
-        picture = _undecodable("the picture does not decode", "re-export the image")
-        sample(picture, frames=1)
-        return
-    duration = probe.duration_s or 0.0
-    head = _undecodable("the first second does not decode", "re-export the file")
-    sample(head, length=min(1.0, duration) or None, frames=5)
-    if duration > TAIL_WINDOW_S:
-        # a window, not a point: a VFR stream's last frame can sit well before the end
-        # (v_h264_vfr_3026x1386_noaudio.mp4: last frame at 7.16 s of 8.73 s, shown for 1.57 s)
-        tail_start = duration - TAIL_WINDOW_S
-        tail = _undecodable(
-            f"claims {duration:.1f} s but nothing decodes after {tail_start:.1f} s",
-            "the file is truncated, upload it again",
-            reason="truncated",
-        )
-        sample(tail, start=tail_start, frames=3)

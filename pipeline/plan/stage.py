@@ -12,7 +12,7 @@ from pipeline.account import plan_cost, tier_for_mode
 from pipeline.catalog import catalog_warnings
 from pipeline.errors import MediaError
 from pipeline.gemini.client import GeminiClient, require_client
-from pipeline.media import probe, verify_decodable
+from pipeline.media import decode_warning, probe, verify_decodable
 from pipeline.models import ItemStatus
 from pipeline.plan.answer_size import AnswerSizeModel
 from pipeline.plan.budget import check_budget
@@ -52,12 +52,14 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str], sizes: An
     seen[sha] = item.source.uri
     item.fingerprint = settings_fingerprint(ctx)
     try:
-        result = probe(path, source=item.source.uri)
-        verify_decodable(path, result, source=item.source.uri)
+        result = verify_decodable(path, probe(path, source=item.source.uri), source=item.source.uri)
     except MediaError as exc:
         item.fail("probe", exc.reason, str(exc))
         return
     item.probe = result
+    warning = decode_warning(result, item.source.uri)
+    if warning is not None:  # answered all the same, up to where it decodes
+        item.warn(*warning)
     ledger = ctx.store.get_json_or_none(ctx.answer_ledger(sha))
     if ledger is not None:
         entry = AnswerLedgerEntry.model_validate(ledger)

@@ -108,10 +108,17 @@ def _av_args(
         # Everything before the split passes frame references (no pixel work besides decoding);
         # each branch scales only the frames its select keeps (~video_fps), which keeps the pass at
         # about the cost of decoding alone.
+        # A picture that starts late (a recording cut between keyframes) is black until its first frame:
+        # fps start_time=0 would show that frame from 0 s, and the model would place it there.
+        blank = (
+            f"drawbox=c=black:t=fill:enable='lt(t\\,{_fmt(probe.picture_start_s)})',"
+            if probe.picture_start_s
+            else ""
+        )
         graph.append(
             f"[0:{probe.video_stream}]yadif=mode=send_frame:deint=interlaced,"
-            f"fps={timing_fps:g}:start_time=0:eof_action=pass,tpad=stop_mode=clone:stop_duration={TAIL_PAD_S:g},"
-            f"split={n}{labels}"
+            f"fps={timing_fps:g}:start_time=0:eof_action=pass,{blank}"
+            f"tpad=stop_mode=clone:stop_duration={TAIL_PAD_S:g},split={n}{labels}"
         )
         # trim keeps only frames that END by the chunk end, so the last kept one starts within two periods
         window = 2.0 / timing_fps

@@ -116,8 +116,8 @@ class ItemState(BaseModel):
     source: SourceObject
     status: ItemStatus = ItemStatus.OK
     stage: str | None = None  # stage that failed it
-    reason: str | None = None  # short code
-    error: str | None = None  # human message naming the file and the fix
+    reason: str | None = None  # short code (of the failure, or of an ok item's warning)
+    error: str | None = None  # human message naming the file and the fix (or what the warning means)
     probe: ProbeResult | None = None
     plan: MediaPlan | None = None
     estimated_cost_usd: Decimal = Decimal(0)
@@ -142,6 +142,11 @@ class ItemState(BaseModel):
 
     def fail(self, stage: str, reason: str, error: str, status: ItemStatus = ItemStatus.FAILED) -> None:
         self.status, self.stage, self.reason, self.error = status, stage, reason, error
+
+    def warn(self, reason: str, message: str) -> None:
+        """A source answered all the same (status stays ok) with something its row must say, e.g. a
+        truncated file answered up to where it decodes. A later failure replaces it."""
+        self.reason, self.error = reason, message
 
 
 class BatchSubmission(BaseModel):

@@ -68,3 +68,60 @@ def test_lake_files_end_as_media_rows(services, buckets, tmp_path: Path) -> None
     assert summary.items_ok == 4 and summary.items_failed == 2
     answered = read_table(store, S3Location.parse(dest), "annotations", DT.isoformat()).to_pylist()
     assert {r["source_uri"].rsplit("/", 1)[-1] for r in answered} == set(got)
+
+
+def test_truncated_and_mid_gop_recordings_are_answered_on_their_timeline(
+    services,
+    buckets,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """Issue 13 parts 3 and 4: a truncated MP4 is answered up to where it decodes (warning `truncated`,
+    both durations in its row), one with under a second of data fails with the right numbers, and a TS cut
+    between keyframes is answered with its picture where it starts and its sound from 0 s."""
+    source, dest = buckets
+    cut = make.truncated_mp4(tmp_path / "cut.mp4", 0.3)
+    stub = make.truncated_mp4(tmp_path / "stub.mp4", 0.03)
+    capture, first_picture = make.ts_cut_mid_gop(tmp_path / "capture.ts")
+    store = S3Store()
+    for path in (cut, stub, capture):
+        store.upload(path, S3Location.parse(f"{source}/dt={DT.isoformat()}/{path.name}"))
+    # 5 fps, static pictures too (a red frame is "static"): the emulator sees where the picture starts
+    settings = Settings(
+        source=source, dest=dest, batch_poll_seconds=0.3, video_fps=5.0, static_video_fps=None
+    )
+
+    summary = run_job(settings, DT, store=store)
+
+    at = S3Location.parse(dest)
+    media = {
+        r["source_uri"].rsplit("/", 1)[-1]: r
+        for r in read_table(store, at, "media", DT.isoformat()).to_pylist()
+    }
+    row = media["cut.mp4"]
+    assert (row["status"], row["reason"], row["duration_s"]) == ("ok", "truncated", pytest.approx(20.0))
+    assert 3.0 < row["decodable_duration_s"] < 10.0 and "claims 20.0 s" in row["error"]
+    assert media["capture.ts"]["status"] == "ok" and media["capture.ts"]["reason"] is None
+    assert media["capture.ts"]["decodable_duration_s"] is None
+    row = media["stub.mp4"]
+    assert (row["status"], row["reason"]) == ("failed", "truncated")
+    assert "claims 20.0 s but its data stops decoding at 0." in row["error"]
+    assert summary.items_ok == 2 and summary.items_failed == 1
+
+    segments = [
+        r
+        for r in read_table(store, at, "segments", DT.isoformat()).to_pylist()
+        if r["source_uri"].endswith("capture.ts")
+    ]
+    red = [s for s in segments if s["label"] == "scene: red"]
+    assert red and red[0]["start_s"] == pytest.approx(first_picture, abs=0.25)  # the source's timeline
+    sound = [s for s in segments if "loud" in (s["label"] or "")]
+    assert sound and min(s["start_s"] for s in sound) == 0.0  # the sound is kept from 0 s
+    cut_segments = [
+        r
+        for r in read_table(store, at, "segments", DT.isoformat()).to_pylist()
+        if r["source_uri"].endswith("cut.mp4")
+    ]
+    assert (
+        cut_segments
+        and max(s["end_s"] for s in cut_segments) <= media["cut.mp4"]["decodable_duration_s"] + 0.1
+    )
