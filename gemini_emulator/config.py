@@ -15,6 +15,8 @@ Env (read when an EmulatorConfig is built; an explicit argument wins):
   GEMINI_EMULATOR_UNSERVED            JSON list of model ids answered 404 NOT_FOUND everywhere (models.get,
                                       models.list, generateContent, countTokens, batches, caches), as if the
                                       service had dropped them (or never served them to this project)
+  GEMINI_EMULATOR_URL_CLOCK_OFFSET_S  seconds added to the clock a media URL's X-Amz-Date + X-Amz-Expires is
+                                      checked against (a URL past it is refused like the service does)
   GEMINI_EMULATOR_TODAY               ISO date the emulator judges lifecycles on (default: today, UTC)
   GEMINI_EMULATOR_API_KEYS            JSON list of the API keys it accepts; any other key is answered
                                       400 API_KEY_INVALID as the service does (default: any key)
@@ -103,6 +105,10 @@ class EmulatorConfig:
         default_factory=lambda: _env_int("GEMINI_EMULATOR_FILES_MAX_BYTES", 1 << 30) or (1 << 30)
     )
     file_ttl_s: float = 48 * 3600.0
+    # Moves the clock that media URLs' expiry is checked against (a test hook for expired signed URLs).
+    url_clock_offset_s: float = field(
+        default_factory=lambda: _env_float("GEMINI_EMULATOR_URL_CLOCK_OFFSET_S", 0.0) or 0.0
+    )
     cache_min_tokens: int | None = None  # None: the model's min_cache_tokens in the catalog
     request_log_size: int = 200  # recent request bodies kept for GET /_emulator/requests
     request_log_clip: int | None = 200  # ... with longer strings replaced by "<N chars>"; None: bodies whole

@@ -215,6 +215,11 @@ class FileStore:
             )
         return f.data, f.mime_type
 
+    def owns(self, uri: str) -> bool:
+        """Whether a fileUri names a file of this store (the service tells its own file URIs from
+        external URLs by host: here, by the emulator's base URL)."""
+        return not uri.startswith(("http://", "https://")) or uri.startswith(self._base_url() + "/")
+
     def lookup(self, ref: str) -> tuple[bytes, str]:
         """Bytes of an ACTIVE file for a `fileData` part or a JSONL batch source."""
         f = self._get(ref)

@@ -25,6 +25,7 @@ from .continuation import ContinuationStore
 from .lifecycle import ModelRouter, Served
 from .request_rules import UNSPECIFIED, check_generation_config, part_resolution
 from .thinking import ThinkingAsk, fit_output, output_limit, read_thinking, thoughts_for, typical_thoughts
+from .url_media import UrlFetcher, is_url
 from .usage import MediaPart, prompt_tokens, usage_metadata
 from .wire import GRPC_CODES, ApiError, Json, bad_request, decode_b64, normalise
 
@@ -61,6 +62,7 @@ class ParsedRequest:
 
 
 FileLookup = Callable[[str], tuple[bytes, str]]  # file URI or name -> (bytes, mime); raises ApiError
+FileOwner = Callable[[str], bool]  # whether a fileUri is a Files API file (not an external URL)
 CacheLookup = Callable[[str, str], tuple[Json, dict[str, int]]]  # (name, model) -> (body, tokens by modality)
 
 
@@ -70,9 +72,11 @@ class Resources:
     which id, issued continuation tokens (sync only)."""
 
     files: FileLookup | None = None
+    owns_file: FileOwner | None = None
     caches: CacheLookup | None = None
     models: ModelRouter = field(default_factory=ModelRouter)
     continuations: ContinuationStore | None = None
+    urls: UrlFetcher = field(default_factory=UrlFetcher)  # http(s) fileUris: fetched like the service does
 
 
 def parse_request(
@@ -138,6 +142,16 @@ def _parse_part(
     if kind == "fileData":
         ref = part["fileData"] or {}
         uri = str(ref.get("fileUri") or "")
+        if is_url(uri) and not (res is not None and res.owns_file is not None and res.owns_file(uri)):
+            if not model_info(req.served.model).rules.media_url.accepted:
+                raise bad_request(f"{req.served.model} does not support media by external URL: {uri}")
+            # An external URL (Gemini 3.x fetches public and pre-signed URLs itself): billed by what was
+            # fetched, through the same decode path as inline bytes.
+            data, served_mime = (res.urls if res is not None else UrlFetcher())(uri)
+            mime = str(ref.get("mimeType") or served_mime).split(";", 1)[0].strip().lower()
+            _accepted_mime(mime)
+            _add_media(req, part, where, resolution, data, mime)
+            return 0  # fetched bytes do not count toward the request's payload size
         if res is None or res.files is None:
             raise ApiError(
                 403,

@@ -32,6 +32,7 @@ from .files import FileStore
 from .generate import Generated, Resources, count_tokens, generate
 from .handler import DropConnection, serve
 from .lifecycle import ModelRouter
+from .url_media import UrlFetcher
 from .usage import Stats
 from .wire import ApiError, Json, Reply, normalise
 
@@ -69,9 +70,11 @@ class GeminiEmulator:
         self.continuations = ContinuationStore()
         self.res = Resources(
             files=self.files.lookup,
+            owns_file=self.files.owns,
             caches=self.caches.lookup,
             models=self.models,
             continuations=self.continuations,
+            urls=UrlFetcher(clock_offset_s=self.config.url_clock_offset_s),
         )
         self.batches = BatchStore(
             self.config.batch_pending_s,
@@ -130,6 +133,7 @@ class GeminiEmulator:
         out = self._stats.snapshot()
         out["files"] = self.files.usage()
         out["caches"] = self.caches.usage()
+        out["urls"] = self.res.urls.usage()
         return out
 
     def recorded_requests(self) -> list[Json]:
@@ -162,6 +166,7 @@ class GeminiEmulator:
         self.continuations.clear()
         self.files.clear()
         self.caches.clear()
+        self.res.urls.clear()
         self.limiter.reset()
         self.faults.reset()
         self._stats = Stats(self.config.request_log_size)

@@ -158,9 +158,12 @@ class Settings(BaseSettings):
         description="generation cap per request (thoughts count against it); unset: the task's answer room "
         "plus its thinking level's room (pipeline/catalog/models.json), so thoughts cannot crowd out the answer",
     )
-    transport: Literal["auto", "inline", "files"] = Field(
+    transport: Literal["auto", "url", "inline", "files"] = Field(
         "auto",
-        description="batch transport: inline under the 20 MB batch cap, the Files API + JSONL above it (auto)",
+        description="how media reaches Gemini. auto: a pre-signed S3 URL of the staged chunk for models "
+        "that fetch URLs (3.x), else inline under the 20 MB batch cap and the Files API + JSONL above it; "
+        "url: signed URLs (the run's model must take them; chunks over 100 MB go through the Files API); "
+        "inline / files: the chunk's bytes, always",
     )
     max_request_attempts: int = Field(
         2,

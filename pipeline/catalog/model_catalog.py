@@ -97,6 +97,14 @@ class ThinkingRules(BaseModel):
     notes: str = ""
 
 
+class MediaUrlRule(BaseModel):
+    """Whether a family's models fetch media themselves from an external (e.g. pre-signed S3) URL."""
+
+    accepted: bool
+    sources: list[str]
+    notes: str = ""
+
+
 class Family(BaseModel):
     name: str = ""
     sources: list[str]
@@ -108,6 +116,7 @@ class Family(BaseModel):
     # parameter -> supported | ignored (accepted, no effect: never sent) | rejected (400)
     sampling: dict[str, Literal["supported", "ignored", "rejected"]]
     explicit_cache: bool
+    media_url: MediaUrlRule
 
     @property
     def per_part_resolution(self) -> bool:
@@ -219,7 +228,10 @@ class ModelInfo(BaseModel):
 
 class TransportLimits(BaseModel):
     sources: list[str]
+    notes: str = ""
     inline_request_max_bytes: int
+    url_request_max_bytes: int  # media fetched from an external URL, per request
+    batch_job_expiry_hours: float  # a batch job pending or running longer than this expires
     batch_inline_total_max_bytes: int
     files_api_max_bytes: int
     video_fps_max: float

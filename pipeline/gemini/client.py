@@ -23,6 +23,7 @@ from pipeline.errors import (
     PipelineError,
     QuotaExhaustedError,
 )
+from pipeline.storage.redact import redact_signed_urls
 
 _QUOTA_FAILURE = "google.rpc.QuotaFailure"
 _MODEL_NOT_FOUND = re.compile(r"models/([A-Za-z0-9.\-]+) is not found")
@@ -219,7 +220,8 @@ def daily_quota_violation(exc: Any) -> str | None:
 
 
 def _message(exc: Any) -> str:
-    return f"Gemini answered {exc.code} {exc.status}: {exc.message}"
+    # The service may quote a request's media URL back (a failed fetch): a signed one is a credential.
+    return redact_signed_urls(f"Gemini answered {exc.code} {exc.status}: {exc.message}")
 
 
 def translate_api_error(exc: Exception, what: str) -> Exception:
@@ -233,7 +235,9 @@ def translate_api_error(exc: Exception, what: str) -> Exception:
         err.http_status = int(exc.code or 0) or None
         return err
     if _is_transport_error(exc):
-        return GeminiTransientError(f"{what}: cannot reach Gemini ({type(exc).__name__}: {exc})")
+        return GeminiTransientError(
+            redact_signed_urls(f"{what}: cannot reach Gemini ({type(exc).__name__}: {exc})")
+        )
     return exc
 
 

@@ -30,6 +30,15 @@ def inline_wire_bytes(data_bytes: int, prompt: str) -> int:
     return int(data_bytes * _BASE64_OVERHEAD) + len(prompt.encode()) + _JSON_OVERHEAD_BYTES
 
 
+# A signed S3 URL (SigV4 query string included) and its fileData wrapper.
+_SIGNED_URL_BYTES = 2048
+
+
+def url_wire_bytes(prompt: str) -> int:
+    """What one request whose media is a signed URL weighs on the wire."""
+    return _SIGNED_URL_BYTES + len(prompt.encode()) + _JSON_OVERHEAD_BYTES
+
+
 def state_name(job: types.BatchJob) -> str:
     return str(getattr(job.state, "name", job.state))
 

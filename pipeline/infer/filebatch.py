@@ -1,6 +1,7 @@
 """Batch Mode through the Files API, for batches too big to send inline (> 20 MB): each chunk is
-uploaded (resumable) and referenced by URI, the requests go in a JSONL file, the results come back
-as a JSONL file. Uploaded files are deleted after collection (they would expire after 48 h anyway).
+uploaded (resumable) and referenced by URI, unless it travels by signed URL (then its line holds the
+URL and nothing is uploaded for it), the requests go in a JSONL file, the results come back as a JSONL
+file. Uploaded files are deleted after collection (they would expire after 48 h anyway).
 
 Only the SDK's public API is used: the JSONL lines are the same `types.Content` / config objects a
 direct call sends, serialised by `pipeline.infer.requests.rest_request`, and result lines are parsed
@@ -94,18 +95,21 @@ def _upload_chunks(
     display_name: str,
     pool: ThreadPoolExecutor,
     concurrency: int,
-) -> list[tuple[ChunkRequest, types.File]]:
+) -> list[tuple[ChunkRequest, types.File | None]]:
     """Upload every chunk, `concurrency` at a time; `requests` is consumed lazily, so at most a few
-    chunks' bytes are held at once. Each request comes back without its bytes (the file holds them)."""
+    chunks' bytes are held at once. Each request comes back without its bytes (the file holds them);
+    a request by signed URL is not uploaded (None: the service fetches it)."""
 
-    def one(request: ChunkRequest) -> tuple[ChunkRequest, types.File]:
+    def one(request: ChunkRequest) -> tuple[ChunkRequest, types.File | None]:
+        if request.url is not None:
+            return request, None
         file = client.upload_file(
             request.data, mime_type=request.mime_type, display_name=f"{display_name}-{request.key}"
         )
         return replace(request, data=b""), file
 
-    done: dict[int, tuple[ChunkRequest, types.File]] = {}
-    in_flight: dict[Future[tuple[ChunkRequest, types.File]], int] = {}
+    done: dict[int, tuple[ChunkRequest, types.File | None]] = {}
+    in_flight: dict[Future[tuple[ChunkRequest, types.File | None]], int] = {}
 
     def drain(keep: int) -> None:
         while len(in_flight) > keep:
@@ -139,17 +143,25 @@ def submit(
     cached = bool(config.cached_content)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="files-upload") as pool:
         uploaded = _upload_chunks(client, requests, display_name, pool, concurrency)
-        active = wait_active(client, [file for _, file in uploaded], pool=pool)
+        active = wait_active(client, [file for _, file in uploaded if file is not None], pool=pool)
+    by_name = {str(file.name): file for file in active}
     lines = [
         json.dumps(
             {
                 "key": request.key,
                 "request": rest_request(
-                    contents(task, request, model, prompt_cached=cached, file_uri=file.uri), config
+                    contents(
+                        task,
+                        request,
+                        model,
+                        prompt_cached=cached,
+                        file_uri=by_name[str(file.name)].uri if file is not None else None,
+                    ),
+                    config,
                 ),
             }
         )
-        for (request, _), file in zip(uploaded, active, strict=True)
+        for request, file in uploaded
     ]
     jsonl = upload(
         client, ("\n".join(lines) + "\n").encode(), mime_type="jsonl", display_name=f"{display_name}.jsonl"

@@ -21,7 +21,8 @@ _GENERATION_FIELDS = frozenset(
 
 @dataclass
 class ChunkRequest:
-    """One request to send: a chunk of one source, its bytes, and where its answer belongs."""
+    """One request to send: a chunk of one source, its bytes or a signed URL of it, and where its answer
+    belongs."""
 
     key: str
     source_uri: str
@@ -35,6 +36,9 @@ class ChunkRequest:
     model: str = ""  # the model this request goes to ("" = the run's model)
     track: Track = Track.ALL  # what of the chunk it carries: a split video's picture or sound, or all
     media_resolution: str = "MEDIA_RESOLUTION_LOW"
+    # A pre-signed GET URL of the staged chunk, for models that fetch media themselves; `data` is then
+    # empty (never read from staging). A credential: repr leaves it out, logs go through redaction.
+    url: str | None = field(default=None, repr=False)
 
     @property
     def chunk_end_s(self) -> float:
@@ -56,8 +60,10 @@ def video_metadata(request: ChunkRequest) -> types.VideoMetadata | None:
 
 
 def media_part(request: ChunkRequest, model: str, file_uri: str | None = None) -> types.Part:
-    """The chunk inline, or by reference to its Files API upload. Families that take a media resolution
-    per part (3.x, 4.x) get it on the picture's part; 2.x sets it for the whole request instead."""
+    """The chunk inline, by reference to its Files API upload, or by its signed URL (the service fetches
+    it). Families that take a media resolution per part (3.x, 4.x) get it on the picture's part; 2.x sets
+    it for the whole request instead."""
+    file_uri = file_uri or request.url
     if file_uri is not None:
         part = types.Part(file_data=types.FileData(file_uri=file_uri, mime_type=request.mime_type))
     else:

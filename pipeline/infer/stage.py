@@ -17,7 +17,7 @@ from pipeline.catalog import transport_limits
 from pipeline.errors import BatchJobFailedError, ConfigError, GeminiTransientError
 from pipeline.gemini.client import GeminiClient, require_client
 from pipeline.gemini.polling import PollingRule
-from pipeline.infer import batch, filebatch, sync
+from pipeline.infer import batch, filebatch, media_urls, sync
 from pipeline.infer import prompt_cache as caching
 from pipeline.infer.ledgers import (
     BatchLedger,
@@ -70,12 +70,21 @@ def _request_facts(manifest: RunManifest) -> dict[str, RequestFacts]:
 
 
 def load_request(
-    ctx: RunContext, manifest: RunManifest, key: str, *, send_as: str | None = None
+    ctx: RunContext,
+    manifest: RunManifest,
+    key: str,
+    *,
+    send_as: str | None = None,
+    url_expires_s: int = media_urls.SYNC_URL_EXPIRES_S,
 ) -> ChunkRequest:
-    """The request for one recorded key, its chunk's bytes read from staging; `send_as` renames it
-    (a re-ask is the same chunk under another key)."""
+    """The request for one recorded key: a signed URL of its staged chunk where the model fetches URLs
+    (signed now, valid `url_expires_s`: a retry gets a fresh one), else the chunk's bytes read from
+    staging. `send_as` renames it (a re-ask is the same chunk under another key)."""
     fact = manifest.requests[key]
     item, chunk = _chunks_by_request(manifest)[fact.reask_of or key]
+    url = None
+    if media_urls.by_url(ctx.settings.transport, fact.model, chunk.bytes):
+        url = media_urls.sign(ctx.store, ctx.dest, chunk.uri or "", url_expires_s)
     return ChunkRequest(
         key=send_as or key,
         source_uri=fact.source_uri,
@@ -83,12 +92,13 @@ def load_request(
         chunk_start_s=chunk.start_s,
         chunk_duration_s=chunk.duration_s,
         mime_type=chunk.mime_type,
-        data=ctx.store.get_bytes(S3Location.parse(chunk.uri or "")),
+        data=b"" if url else ctx.store.get_bytes(S3Location.parse(chunk.uri or "")),
         estimated_prompt_tokens=fact.estimated_prompt_tokens,
         video_fps=item.plan.settings.video_fps if item.plan else ctx.settings.video_fps,
         model=fact.model,
         track=chunk.track,
         media_resolution=fact.media_resolution or ctx.settings.media_resolution,
+        url=url,
     )
 
 
@@ -174,6 +184,7 @@ def _release_prompt_cache(ctx: RunContext, manifest: RunManifest, client: Gemini
 
 def _prepare_manifest(ctx: RunContext) -> tuple[RunManifest, list[str]]:
     manifest = ctx.load()
+    media_urls.check_url_transport(ctx.settings.transport, manifest.model)
     manifest.requests.update(_request_facts(manifest))
     pending = [k for k in manifest.requests if k not in manifest.outcomes]
     if manifest.resolved_mode is None and pending:
@@ -181,18 +192,35 @@ def _prepare_manifest(ctx: RunContext) -> tuple[RunManifest, list[str]]:
     return manifest, pending
 
 
+def _by_url(ctx: RunContext, manifest: RunManifest, key: str) -> bool:
+    fact = manifest.requests[key]
+    return media_urls.by_url(ctx.settings.transport, fact.model, fact.bytes)
+
+
 def _transport(ctx: RunContext, manifest: RunManifest, keys: list[str]) -> str:
-    """Inline while the whole batch stays under the inline cap, else the Files API + JSONL."""
-    total = sum(batch.inline_wire_bytes(manifest.requests[k].bytes, ctx.task.prompt) for k in keys)
+    """How one job's requests travel. `url`: inline requests whose media are signed URLs (a few KB
+    each); `inline`: the chunks' bytes under the inline cap; `files`: a JSONL file, each chunk by URL
+    where it can be, uploaded to the Files API otherwise (a chunk over the URL limit, a model that
+    fetches no URL, or more URL requests than the inline cap holds)."""
+    prompt = ctx.task.prompt
+    urls = {k: _by_url(ctx, manifest, k) for k in keys}
+    total = sum(
+        batch.url_wire_bytes(prompt)
+        if urls[k]
+        else batch.inline_wire_bytes(manifest.requests[k].bytes, prompt)
+        for k in keys
+    )
     fits_inline = total <= transport_limits().batch_inline_total_max_bytes
     if ctx.settings.transport == "inline" and not fits_inline:
         raise ConfigError(
             f"transport=inline, but this batch is {total / 1e6:.1f} MB and inline batches must stay under "
             f"{transport_limits().batch_inline_total_max_bytes / 1e6:.0f} MB: use transport=auto or files"
         )
-    if ctx.settings.transport != "auto":
+    if ctx.settings.transport in ("inline", "files"):
         return ctx.settings.transport
-    return "inline" if fits_inline else "files"
+    if not fits_inline:
+        return "files"
+    return "url" if any(urls.values()) else "inline"
 
 
 def submit_batches(ctx: RunContext, client: GeminiClient | None) -> list[str]:
@@ -273,6 +301,7 @@ def _create(
     before each retry the job is looked up by its display name: found means re-attach, not create."""
     s = ctx.settings
     config = _config(ctx, manifest, model, sound=is_sound(manifest, keys))
+    expires = media_urls.batch_url_expires_s()  # signed per attempt: a retried create gets fresh URLs
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             if transport == "files":
@@ -282,7 +311,7 @@ def _create(
                     client,
                     model=model,
                     task=ctx.task,
-                    requests=(load_request(ctx, manifest, k) for k in keys),
+                    requests=(load_request(ctx, manifest, k, url_expires_s=expires) for k in keys),
                     config=config,
                     display_name=display_name,
                 )
@@ -290,7 +319,7 @@ def _create(
                 client,
                 model=model,
                 task=ctx.task,
-                requests=[load_request(ctx, manifest, k) for k in keys],
+                requests=[load_request(ctx, manifest, k, url_expires_s=expires) for k in keys],
                 config=config,
                 display_name=display_name,
             )

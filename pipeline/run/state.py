@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 from pipeline.models import ItemStatus, MediaPlan, PreparedChunk, ProbeResult, SourceObject, Track, Usage
+from pipeline.storage.redact import redact_signed_urls
 
 
 def request_key(sha256: str, chunk_index: int, fingerprint: str, track: Track = Track.ALL) -> str:
@@ -38,6 +39,13 @@ class RequestOutcome(BaseModel):
     answered_at: str | None = None  # UTC ISO time the answer arrived: it picks the price window
     thinking: str | None = None  # the thinking level the request was sent with (effective level)
     model_stage: str | None = None  # lifecycle stage the response reported (LEGACY, DEPRECATED, ...)
+
+    @field_validator("error")
+    @classmethod
+    def _no_signed_url(cls, value: str | None) -> str | None:
+        # An error may quote the request's signed media URL; this record goes to the manifest, the answer
+        # ledger and the requests table, so the signature never does.
+        return redact_signed_urls(value) if value else value
 
     @property
     def ok(self) -> bool:

@@ -4,6 +4,7 @@ areas and ledgers."""
 
 from pipeline.storage.connection import CredentialNames, S3Connection
 from pipeline.storage.layout import S3Layout
+from pipeline.storage.redact import redact_signed_urls
 from pipeline.storage.s3 import S3Location, S3Store
 
-__all__ = ["CredentialNames", "S3Connection", "S3Layout", "S3Location", "S3Store"]
+__all__ = ["CredentialNames", "S3Connection", "S3Layout", "S3Location", "S3Store", "redact_signed_urls"]

@@ -93,5 +93,6 @@ def make_client(conn: S3Connection) -> S3Client:
         aws_access_key_id=conn.access_key_id,
         aws_secret_access_key=reveal(conn.secret_access_key),
         aws_session_token=reveal(conn.session_token),
-        config=Config(retries={"max_attempts": conn.retries, "mode": "standard"}),
+        # SigV4 everywhere, pre-signed URLs included (older botocore presigns with SigV2 by default).
+        config=Config(retries={"max_attempts": conn.retries, "mode": "standard"}, signature_version="s3v4"),
     )

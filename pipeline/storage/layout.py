@@ -4,7 +4,8 @@ path, so a stage, a retry on another worker and a rerun months later all look in
 
     <dest>/_staging/runs/<run_id>/manifest.json               the run's state
     <dest>/_staging/runs/<run_id>/groups/prepare/<id>.json    a mapped prepare group's result
-    <dest>/_staging/chunks/<sha256>/<fingerprint>/            prepared chunks (+ chunks.json)
+    <dest>/_staging/chunks/<sha256>/<fingerprint>/            prepared chunks (+ chunks.json): the only
+                                                              objects ever handed out by signed URL
     <dest>/_ledger/batches/<group>.json                       a batch job paid for (intent, then job)
     <dest>/_ledger/requests/<model>/<request key>.json        a sync answer paid for
     <dest>/_ledger/answers/<models>/<task version>/<sha>.json a validated answer, reused by content
@@ -42,6 +43,11 @@ class S3Layout:
     def chunks(self, sha256: str, fingerprint: str | None) -> S3Location:
         """Prepared chunks are keyed by content and settings, so equal inputs share them."""
         return self.dest.join("_staging", "chunks", sha256, fingerprint or "none")
+
+    def signable(self) -> S3Location:
+        """The prefix pre-signed URLs may point into (S3Store.presign_get refuses anything else): the
+        prepared chunks, never manifests, ledgers or sources."""
+        return self.dest.join("_staging", "chunks")
 
     def chunk_index(self, sha256: str, fingerprint: str | None) -> S3Location:
         return self.chunks(sha256, fingerprint).join(CHUNK_INDEX)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import ErrorTypeDef
 
 _DELETE_BATCH = 1000  # DeleteObjects' limit
+# SigV4 query authentication: X-Amz-Expires may be at most 7 days.
+PRESIGN_MAX_EXPIRES_S = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,29 @@ class S3Store:
             return self.get_json(loc)
         except ObjectNotFoundError:
             return None
+
+    def presign_get(self, loc: S3Location, expires_s: int, *, within: S3Location) -> str:
+        """A pre-signed GET URL of one object, for a service that fetches it itself (Gemini 3.x).
+
+        The URL is a bearer credential: only keys under `within` (the staging prefix the caller names)
+        are ever signed, the expiry is bounded by SigV4's 7 days, and callers log it only through
+        `pipeline.storage.redact`."""
+        prefix = within.key.rstrip("/") + "/"
+        if loc.bucket != within.bucket or not loc.key.startswith(prefix) or ".." in loc.key.split("/"):
+            raise ConfigError(
+                f"refusing to sign {loc.uri}: only objects under {within.uri}/ may be handed out by URL"
+            )
+        if not 0 < expires_s <= PRESIGN_MAX_EXPIRES_S:
+            raise ConfigError(f"a pre-signed URL must expire within 1 s to 7 days (SigV4), not {expires_s} s")
+        with self._translated(S3Call("signing a GET URL for", "s3:GetObject", loc.bucket, loc.key)):
+            url = self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": loc.bucket, "Key": loc.key}, ExpiresIn=expires_s
+            )
+        if "X-Amz-Signature=" not in url:  # a client configured for SigV2 signs another way
+            raise ConfigError(
+                f"the S3 client signed {loc.uri} without SigV4 (configure signature_version='s3v4')"
+            )
+        return url
 
     # writing ------------------------------------------------------------------------------------
     def put_bytes(self, loc: S3Location, data: bytes, content_type: str = "application/octet-stream") -> None:

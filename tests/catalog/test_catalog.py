@@ -27,8 +27,10 @@ TODAY = date(2026, 12, 1)
 def test_every_entry_names_sources_that_are_listed_with_a_read_date() -> None:
     catalog, prices = models_catalog(), prices_catalog()
     for name, family in catalog.families.items():
-        for ref in [*family.sources, *family.thinking.sources]:
+        for ref in [*family.sources, *family.thinking.sources, *family.media_url.sources]:
             assert ref in catalog.sources, (name, ref)
+    for ref in catalog.transport.sources:
+        assert ref in catalog.sources, ("transport", ref)
     for name, info in catalog.models.items():
         assert info.sources and all(ref in catalog.sources for ref in info.sources), name
     for name, windows in prices.models.items():
@@ -132,3 +134,11 @@ def test_a_response_model_version_resolves_to_its_catalog_model() -> None:
     assert resolve_model_version("models/gemini-3.5-flash-lite-001") == "gemini-3.5-flash-lite"
     assert resolve_model_version("gemini-3.5-flash-preview-05-2026") == "gemini-3.5-flash"
     assert resolve_model_version("gemini-99") is None and resolve_model_version(None) is None
+
+
+def test_only_3x_families_take_media_by_url() -> None:
+    catalog = models_catalog()
+    takes_url = {name for name, family in catalog.families.items() if family.media_url.accepted}
+    assert takes_url == {"gemini-3"}
+    assert catalog.transport.url_request_max_bytes == 100 * 1024 * 1024
+    assert catalog.transport.batch_job_expiry_hours == 48
