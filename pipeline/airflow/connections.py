@@ -27,7 +27,11 @@ def s3_store(conn_id: str = AWS_CONN_ID) -> S3Store:
 
     from pipeline.storage import CredentialNames, S3Connection, S3Store
 
-    hook = S3Hook(aws_conn_id=conn_id)
+    from botocore.config import Config
+
+    # SigV4 for every call: the signed media URLs must be SigV4 (S3Store.presign_get refuses others), and
+    # a connection's config may not say so.
+    hook = S3Hook(aws_conn_id=conn_id, config=Config(signature_version="s3v4"))
     # Messages name where the keys were set: the connection's fields, or the AWS_* variables / role.
     from_connection = bool(hook.conn_config.aws_access_key_id)
     names = CredentialNames.airflow(conn_id) if from_connection else S3Connection.from_env().names
