@@ -48,6 +48,14 @@ class StreamInfo(BaseModel):
     rotation: int = 0
     avg_frame_rate: float | None = None
     pix_fmt: str | None = None
+    # Colour facts of a video stream as ffprobe reads them (None when untagged): pipeline.media.colour
+    # tells PQ ('smpte2084') and HLG ('arib-std-b67') HDR, and BT.2020 wide gamut, from SDR.
+    color_transfer: str | None = None
+    color_primaries: str | None = None
+    color_space: str | None = None
+    bit_depth: int | None = None
+    # Pixel width / height on screen (anamorphic DV, DVD, HDV are not 1:1); the display size has it applied
+    sample_aspect_ratio: float = 1.0
 
 
 class ProbeResult(BaseModel):
@@ -79,6 +87,10 @@ class ProbeResult(BaseModel):
     # A stream that starts between keyframes (a TS cut mid-GOP): its first picture, on the source's
     # timeline; the picture is black before it, the sound is kept from 0 s. None: a picture from 0 s.
     picture_start_s: float | None = None
+
+    def video_info(self) -> StreamInfo | None:
+        """The chosen video stream's StreamInfo (None for audio, or when it was not listed)."""
+        return next((s for s in self.streams if s.index == self.video_stream), None)
 
 
 class ChunkSpec(BaseModel):

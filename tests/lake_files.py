@@ -151,3 +151,43 @@ def ts_cut_mid_gop(path: Path, seconds: float = 10.0, gop_s: float = 2.0) -> tup
     ).stdout  # fmt: skip
     info = json.loads(out)
     return path, float(info["frames"][0]["pts_time"]) - float(info["format"]["start_time"])
+
+
+SDR_TAGS = ("-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv")
+
+
+def sdr_clip(path: Path, seconds: float = 2.0, size: str = "320x240") -> Path:
+    """testsrc2 (bars, gradients, a moving patch) as tagged SDR BT.709 8-bit H.264."""
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=10:duration={seconds:g}",
+        "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", *SDR_TAGS, str(path),
+    )  # fmt: skip
+    return path
+
+
+def hdr_clip(path: Path, transfer: str, seconds: float = 2.0) -> Path:
+    """The same picture as sdr_clip, graded HDR as BT.2408 says (SDR white at 203 nits): 10-bit HEVC,
+    BT.2020 primaries, PQ ('smpte2084') or HLG ('arib-std-b67'), tagged as such; with 'bt2020-10' a
+    wide-gamut SDR clip (npl is ignored by SDR transfers)."""
+    sdr = sdr_clip(path.with_name(path.stem + "-sdr.mp4"), seconds)
+    ffmpeg(
+        "-i", str(sdr),
+        "-vf", f"zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt2020:t={transfer}:m=bt2020nc:r=tv:npl=203,"
+        "format=yuv420p10le",
+        "-c:v", "libx265", "-x265-params", "log-level=error", "-crf", "18",
+        "-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", str(path),
+    )  # fmt: skip
+    sdr.unlink()
+    return path
+
+
+def anamorphic_clip(path: Path, seconds: float = 2.0) -> Path:
+    """A PAL DVD-style 16:9 picture: 720x576 stored pixels, each 64:45 wide (shown as 1024x576), with a
+    white circle that is round only when the pixels are shown at their shape."""
+    ffmpeg(
+        "-f", "lavfi", "-i", f"color=c=black:size=720x576:rate=10:duration={seconds:g}",
+        # an ellipse 45 px wide per 64 px tall in stored pixels: a circle on screen
+        "-vf", "geq=lum='255*lte(((X-360)/(200*45/64))^2+((Y-288)/200)^2\\,1)':cb=128:cr=128,setsar=64/45",
+        "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", str(path),
+    )  # fmt: skip
+    return path

@@ -7,7 +7,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from pipeline.models import ItemStatus
+from pipeline.media.colour import dynamic_range
+from pipeline.models import ItemStatus, MediaType
 from pipeline.run.state import ItemState, QuarantineRow, RunManifest
 
 Row = dict[str, Any]
@@ -39,7 +40,15 @@ def media_row(manifest: RunManifest, item: ItemState, cost_usd: Decimal) -> Row:
         "reused_from_run_id": item.reused_from_run_id,
         "decoder": probe.decoder if probe else None,
         "animation": probe.animation if probe else None,
+        "dynamic_range": _dynamic_range(item),
     }
+
+
+def _dynamic_range(item: ItemState) -> str | None:
+    """A video's 'sdr', or 'pq' / 'hlg' (tone-mapped to SDR BT.709 in preparation); None otherwise."""
+    probe = item.probe
+    stream = probe.video_info() if probe and probe.media_type is MediaType.VIDEO else None
+    return dynamic_range(stream) if stream is not None else None
 
 
 def answer_rows(manifest: RunManifest, item: ItemState) -> tuple[list[Row], list[Row]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import CorruptMediaError, MediaError, UnsupportedMediaError
+from pipeline.media.colour import bit_depth
 from pipeline.media.ffmpeg import Failure, FFmpeg, default_ffmpeg
 from pipeline.media.sniff import SNIFF_BYTES, looks_like_text, sniff
 from pipeline.media.still import MAX_IMAGE_PIXELS, StillInfo, read_still
@@ -147,7 +148,27 @@ def _stream_info(s: dict[str, Any]) -> StreamInfo:
         rotation=_rotation(s) if s.get("codec_type") == "video" else 0,
         avg_frame_rate=_rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate")),
         pix_fmt=s.get("pix_fmt"),
+        color_transfer=_tag(s.get("color_transfer")),
+        color_primaries=_tag(s.get("color_primaries")),
+        color_space=_tag(s.get("color_space")),
+        bit_depth=bit_depth(s.get("pix_fmt")) if s.get("codec_type") == "video" else None,
+        sample_aspect_ratio=_sar(s.get("sample_aspect_ratio")),
     )
+
+
+def _tag(value: Any) -> str | None:
+    return str(value) if value and value not in ("unknown", "unspecified", "reserved") else None
+
+
+def _sar(value: Any) -> float:
+    """Sample aspect ratio ('64:45'); 1 when absent, 'N/A', '0:1' or absurd (a lying header must not
+    make a 100000-pixel-wide plan)."""
+    num, _, den = str(value or "").partition(":")
+    try:
+        sar = float(num) / float(den)
+    except (ValueError, ZeroDivisionError):
+        return 1.0
+    return sar if 0.25 <= sar <= 4.0 else 1.0
 
 
 def _frame_count(s: dict[str, Any]) -> int | None:
@@ -355,6 +376,11 @@ def _decide(data: dict[str, Any], path: Path, name: str, source: str | None) -> 
         duration = None
     elif video_raw is not None:
         media_type = MediaType.VIDEO
+        # the display size: non-square pixels (DV, DVD, HDV) widen or narrow the coded width, before
+        # any rotation. Video only: a JPEG's JFIF density is not a pixel shape players honour.
+        sar = _sar(video_raw.get("sample_aspect_ratio"))
+        if sar != 1.0:
+            width = max(2, round(width * sar / 2) * 2)
         if width * height > MAX_VIDEO_PIXELS:
             raise MediaError(
                 f"{name}: video frames of {width}x{height} are over {MAX_VIDEO_PIXELS // 1_000_000} MP; "

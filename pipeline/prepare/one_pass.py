@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import CorruptMediaError, MediaError
+from pipeline.media.colour import to_sdr_filters
 from pipeline.media.ffmpeg import Failure, FFmpeg, Input, default_ffmpeg
 from pipeline.media.still import save_animation, save_jpeg
 from pipeline.models import (
@@ -110,11 +111,18 @@ def _av_args(
         # about the cost of decoding alone.
         # A picture that starts late (a recording cut between keyframes) is black until its first frame:
         # fps start_time=0 would show that frame from 0 s, and the model would place it there.
-        blank = (
-            f"drawbox=c=black:t=fill:enable='lt(t\\,{_fmt(probe.picture_start_s)})',"
-            if probe.picture_start_s
-            else ""
+        # HDR (PQ, HLG) and wide gamut become SDR BT.709 8-bit in each branch, after select and before
+        # scale: only the ~video_fps kept frames pay for the float tone-mapping, and it runs at full
+        # resolution, in linear light. '' for SDR: its chain (and its bytes) stay as they were.
+        # scale to the display size + setsar=1 turns non-square pixels square (w x h has the SAR in).
+        stream = probe.video_info()
+        to_sdr = to_sdr_filters(stream) if stream is not None else ""
+        # ffmpeg 5.1's drawbox is 8-bit only (a scaler would be inserted, and the tone-mapping would
+        # get 8-bit PQ); lutyuv paints the same TV-range black at any bit depth.
+        paint = (
+            "lutyuv=y=minval:u=(minval+maxval)/2:v=(minval+maxval)/2" if to_sdr else "drawbox=c=black:t=fill"
         )
+        blank = f"{paint}:enable='lt(t\\,{_fmt(probe.picture_start_s)})'," if probe.picture_start_s else ""
         graph.append(
             f"[0:{probe.video_stream}]yadif=mode=send_frame:deint=interlaced,"
             f"fps={timing_fps:g}:start_time=0:eof_action=pass,{blank}"
@@ -125,7 +133,7 @@ def _av_args(
         for i, c in enumerate(chunks):
             graph.append(
                 f"[vs{i}]trim=start={_fmt(c.start_s)}:end={_fmt(c.end_s)},setpts=PTS-STARTPTS,"
-                f"{_select_expr(settings.video_fps, c.duration_s, window)},"
+                f"{_select_expr(settings.video_fps, c.duration_s, window)},{to_sdr}"
                 f"scale={w}:{h}:flags={SCALE_FLAGS},setsar=1,format=yuv420p[v{i}]"
             )
     if with_audio:

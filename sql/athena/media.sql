@@ -1,4 +1,4 @@
--- media: generated from pipeline/tables/schemas.py (schema_version 5).
+-- media: generated from pipeline/tables/schemas.py (schema_version 6).
 -- Replace s3://YOUR-BUCKET/YOUR-PREFIX with the pipeline's --dest, and the projection range start.
 CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.media (
   `run_id` string,
@@ -22,7 +22,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.media (
   `estimated_cost_upper_usd` decimal(18,9),
   `decoder` string,
   `animation` string,
-  `decodable_duration_s` double
+  `decodable_duration_s` double,
+  `dynamic_range` string
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET

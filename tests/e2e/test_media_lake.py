@@ -1,5 +1,6 @@
 """What a real media lake holds, through the whole job on the embedded services: a phone photo (HEIC),
-animated WebP and GIF, audio with cover art, an empty object and a hostile header; every one ends as a
+animated WebP and GIF, audio with cover art, an HDR (PQ) clip, a DVD-style clip with non-square pixels,
+an empty object and a hostile header; every one ends as a
 `media` row with the right type, size, duration, decoder and outcome (issue 13)."""
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def test_lake_files_end_as_media_rows(services, buckets, tmp_path: Path) -> None
         make.animation(tmp_path / "same.gif", "GIF", [300] * 4, moving=False),
         make.m4a_with_cover(tmp_path / "song.m4a", 4.0),
         make.png_claiming(tmp_path / "bomb.png", 100_000, 100_000),
+        make.hdr_clip(tmp_path / "hdr.mp4", "smpte2084"),
+        make.anamorphic_clip(tmp_path / "dvd.mp4"),
     ]
     (tmp_path / "empty.jpg").write_bytes(b"")
     files.append(tmp_path / "empty.jpg")
@@ -59,13 +62,21 @@ def test_lake_files_end_as_media_rows(services, buckets, tmp_path: Path) -> None
         "moving.webp": ("ok", "video", pytest.approx(3.0), 160, 120, "pillow", "moving"),
         "same.gif": ("ok", "image", None, 160, 120, "pillow", "still"),
         "song.m4a": ("ok", "audio", pytest.approx(4.0, abs=0.05), None, None, "ffmpeg", None),
+        "hdr.mp4": ("ok", "video", pytest.approx(2.0, abs=0.05), 320, 240, "ffmpeg", None),
+        "dvd.mp4": ("ok", "video", pytest.approx(2.0, abs=0.05), 1024, 576, "ffmpeg", None),
+    }
+    # PQ was tone-mapped to SDR BT.709; the other videos are SDR; audio and pictures have no such fact
+    assert {n: r["dynamic_range"] for n, r in media.items() if r["dynamic_range"]} == {
+        "hdr.mp4": "pq",
+        "moving.webp": "sdr",
+        "dvd.mp4": "sdr",
     }
     assert media["moving.webp"]["chunks"] >= 1 and media["song.m4a"]["chunks"] >= 1
     bomb, empty = media["bomb.png"], media["empty.jpg"]
     assert (bomb["status"], bomb["reason"]) == ("failed", "image_too_large")
     assert "100000x100000" in bomb["error"]
     assert (empty["status"], empty["reason"]) == ("failed", "empty_object") and "empty" in empty["error"]
-    assert summary.items_ok == 4 and summary.items_failed == 2
+    assert summary.items_ok == 6 and summary.items_failed == 2
     answered = read_table(store, S3Location.parse(dest), "annotations", DT.isoformat()).to_pylist()
     assert {r["source_uri"].rsplit("/", 1)[-1] for r in answered} == set(got)
 
