@@ -24,10 +24,9 @@ def s3_store(conn_id: str = AWS_CONN_ID) -> S3Store:
     to boto3's default chain (instance role, AWS_* variables), which is S3Hook's own behaviour; error
     messages then name the AWS_* variables rather than the connection's fields."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from botocore.config import Config
 
     from pipeline.storage import CredentialNames, S3Connection, S3Store
-
-    from botocore.config import Config
 
     # SigV4 for every call: the signed media URLs must be SigV4 (S3Store.presign_get refuses others), and
     # a connection's config may not say so.
