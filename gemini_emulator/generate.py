@@ -16,6 +16,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipeline.catalog import model_info, transport_limits
 
@@ -51,6 +52,8 @@ class ParsedRequest:
     generation_config: Json = field(default_factory=dict)
     ignored: tuple[str, ...] = ()  # sampling parameters the answering model ignores
     thinking: ThinkingAsk = field(default_factory=ThinkingAsk)
+    # fileUri -> sha256 of the bytes it named (a Files API name or a fetched URL): what the media *is*
+    file_content: dict[str, str] = field(default_factory=dict)
 
     @property
     def model(self) -> str:
@@ -148,6 +151,7 @@ def _parse_part(
             # An external URL (Gemini 3.x fetches public and pre-signed URLs itself): billed by what was
             # fetched, through the same decode path as inline bytes.
             data, served_mime = (res.urls if res is not None else UrlFetcher())(uri)
+            req.file_content[uri] = hashlib.sha256(data).hexdigest()
             mime = str(ref.get("mimeType") or served_mime).split(";", 1)[0].strip().lower()
             _accepted_mime(mime)
             _add_media(req, part, where, resolution, data, mime)
@@ -159,6 +163,7 @@ def _parse_part(
                 f"You do not have permission to access the File {uri} or it may not exist.",
             )
         data, stored_mime = res.files(uri)
+        req.file_content[uri] = hashlib.sha256(data).hexdigest()
         mime = str(ref.get("mimeType") or stored_mime).split(";", 1)[0].strip().lower()
         _accepted_mime(mime)
         _add_media(req, part, where, resolution, data, mime)
@@ -273,11 +278,25 @@ def fingerprint(model: str, body: Json) -> str:
     return hashlib.sha256(json.dumps([model, same], sort_keys=True).encode()).hexdigest()
 
 
-def thinking_seed(model: str, body: Json) -> str:
+def thinking_seed(model: str, body: Json, file_content: dict[str, str] | None = None) -> str:
     """The request's hash for its thoughts, maxOutputTokens aside: how much a model thinks does not depend
-    on the room it is given (so a lower limit truncates the same thinking)."""
+    on the room it is given (so a lower limit truncates the same thinking), nor on where its media lives:
+    a file or URL part counts by the content it named (a signed URL differs on every signing, a Files API
+    name on every upload; the same media must think alike, as inline bytes always did)."""
     cfg = {k: v for k, v in (body.get("generationConfig") or {}).items() if k != "maxOutputTokens"}
-    return fingerprint(model, {**body, "generationConfig": cfg})
+    named = file_content or {}
+
+    def by_content(part: Any) -> Any:
+        ref = part.get("fileData") if isinstance(part, dict) else None
+        if isinstance(ref, dict) and str(ref.get("fileUri") or "") in named:
+            return {**part, "fileData": {**ref, "fileUri": "sha256:" + named[str(ref["fileUri"])]}}
+        return part
+
+    contents = [
+        {**c, "parts": [by_content(p) for p in c.get("parts") or []]} if isinstance(c, dict) else c
+        for c in body.get("contents") or []
+    ]
+    return fingerprint(model, {**body, "contents": contents, "generationConfig": cfg})
 
 
 def generate(
@@ -290,7 +309,7 @@ def generate(
 ) -> Generated:
     res = res or Resources()
     served = res.models.serve(model, version)
-    request_hash, seed = fingerprint(served.requested, body), thinking_seed(served.requested, body)
+    request_hash = fingerprint(served.requested, body)
     rest = None
     if body.get("continuationToken") is not None:
         if res.continuations is None:
@@ -298,8 +317,10 @@ def generate(
                 "continuation_token is not supported here (batch requests have no continuation)."
             )
         rest = res.continuations.resume(body["continuationToken"], request_hash, served.model)
+    asked = body  # the request as sent: its thinking seed (a cached prompt is not the request's own)
     body, cached_by = with_cache(served, body, res)
     req = parse_request(served, body, raw_size=raw_size, res=res)
+    seed = thinking_seed(served.requested, asked, req.file_content)
     by = bill_prompt(req)
     cached_by = {m: min(n, by.get(m, 0)) for m, n in cached_by.items()}
     info = model_info(served.model)
