@@ -32,7 +32,7 @@ class PollingRule:
         return cls(
             first_s=poll_seconds,
             every_s=poll_seconds,
-            max_s=min(MAX_BATCH_POLL_SECONDS, max(poll_seconds, poll_seconds * GROWTH_LIMIT)),
+            max_s=min(MAX_BATCH_POLL_SECONDS, poll_seconds * GROWTH_LIMIT),
         )
 
     def settled(self, first_s: float = TRIGGER_FIRST_POLL_SECONDS) -> PollingRule:

@@ -28,7 +28,7 @@ def client_of():
     def start(**config: object) -> GeminiClient:
         emu = GeminiEmulator(EmulatorConfig(batch_pending_s=0.0, batch_running_s=0.0, **config)).start()
         started.append(emu)
-        # The SDK's own retries would hide what the service answered: one try per call here.
+        # No retry_options: the SDK stops after one attempt (retry_args in google/genai/_api_client.py).
         return GeminiClient(GeminiConnection(api_key="k", base_url=emu.base_url, timeout_ms=30_000))
 
     yield start

@@ -5,6 +5,7 @@ imports between modules runs in a circle."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def _is_module(name: str) -> bool:
         return False
 
 
+@functools.cache  # parsing and resolving every module once serves both tests
 def _imports(*, named: bool = True) -> dict[str, set[str]]:
     """module -> the pipeline modules it imports. With `named`, `from a.b import c` counts a.b.c when c is
     a module (the cycle graph); without, only the module the statement names (whose surface it uses)."""
