@@ -26,6 +26,7 @@ def test_serialization() -> None:
         "gemini_conn_id": "gemini_x",
         "polling": {"first_s": 3, "every_s": 5, "max_s": 60},
         "timeout_seconds": 120,
+        "until": "all",
     }
     json.dumps(kwargs)  # stored in the metadata DB: plain JSON, no client, no secret
     rebuilt = GeminiBatchTrigger(**kwargs)
