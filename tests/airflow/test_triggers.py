@@ -77,6 +77,16 @@ def test_run_waits_until_every_job_succeeded(services, gemini_conn) -> None:  # 
     assert event["states"] == dict.fromkeys(names, "JOB_STATE_SUCCEEDED")
 
 
+def test_until_any_fires_when_one_job_has_ended(services, gemini_conn) -> None:  # noqa: ANN001
+    (done,) = submit(services)
+    assert first_event(GeminiBatchTrigger(job_names=[done], gemini_conn_id=gemini_conn, polling=FAST))
+    (running,) = submit(services)  # still pending when the trigger first looks
+    event = first_event(
+        GeminiBatchTrigger(job_names=[done, running], gemini_conn_id=gemini_conn, polling=FAST, until="any")
+    )
+    assert event["status"] == "success" and event["states"][done] == "JOB_STATE_SUCCEEDED"
+
+
 def test_unknown_job_is_an_error_event_not_a_crash(services, gemini_conn) -> None:  # noqa: ANN001
     event = first_event(
         GeminiBatchTrigger(
