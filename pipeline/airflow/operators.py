@@ -1,7 +1,9 @@
 """GeminiBatchInferOperator: submit the run's Gemini batch jobs, free the worker slot while they run
-(deferring to GeminiBatchTrigger in the triggerer), then collect their results into the manifest.
+(deferring to GeminiBatchTrigger in the triggerer), then collect their results into the manifest. A
+night over the batch caps goes in waves (pipeline/infer/waves.py): each time a job ends the task
+resumes, collects it, submits the next wave and defers again, until no job is in flight.
 
-The pipeline does the work (`pipeline.infer.stage.submit_batches` / `collect_batches`); this
+The pipeline does the work (`pipeline.infer.stage.submit_batches` / `step_batches` / `collect_batches`); this
 class only maps it onto Airflow: connections in, deferral, and errors out. Submissions are recorded in
 the manifest before the task defers, so a retried task re-attaches to its jobs instead of paying twice.
 """

@@ -228,6 +228,7 @@ def submit_batches(ctx: RunContext, client: GeminiClient | None) -> list[str]:
     """Submit (or re-attach to) the first wave of batch jobs for the pending requests (pipeline/infer/
     waves.py: jobs under the per-job limits, as many as the caps allow); returns the jobs to wait for."""
     manifest, _pending = _prepare_manifest(ctx)
+    ctx.save(manifest)
     return _submit_wave(ctx, manifest, client)
 
 
@@ -306,8 +307,7 @@ def _submit_wave(ctx: RunContext, manifest: RunManifest, client: GeminiClient | 
     waiting = [b.job_name for b in manifest.batches if not b.collected]
     todo = _wave_todo(ctx, manifest) if manifest.resolved_mode == "batch" else []
     if not todo:
-        ctx.save(manifest)
-        return waiting
+        return waiting  # nothing changed: nothing written (this runs on every poll)
     client = require_client(client)
     s = ctx.settings
     ensure_models_served(ctx, manifest, client, list(dict.fromkeys(j.model for j in todo)))
@@ -454,13 +454,15 @@ def collect_batches(ctx: RunContext, client: GeminiClient | None, *, wait: bool 
     client = require_client(client)
     started = time.monotonic()
     delays = PollingRule.for_batches(s.batch_poll_seconds).delays()
-    while waiting := _step(ctx, manifest, client):
+    # until no job is in flight and none is left to submit (a create refused 429 with none of ours in
+    # flight, the cap held by someone else's jobs, is tried again on the next round)
+    while (waiting := _step(ctx, manifest, client)) or _batches_left(ctx, manifest):
         waited = time.monotonic() - started
         if not wait or waited > s.batch_timeout_seconds:
             raise BatchJobFailedError(
-                f"{len(waiting)} batch job(s) not done after {waited:.0f}s ({', '.join(waiting[:3])}); "
-                "they keep running and a retry re-attaches",
-                job_name=waiting[0],
+                f"{len(waiting)} batch job(s) not done after {waited:.0f}s ({', '.join(waiting[:3])}), "
+                "more waiting to be submitted; they keep running and a retry re-attaches",
+                job_name=waiting[0] if waiting else "",
                 state="TIMEOUT",
             )
         time.sleep(next(delays))
@@ -469,6 +471,10 @@ def collect_batches(ctx: RunContext, client: GeminiClient | None, *, wait: bool 
     manifest.stages_done.append("infer")
     ctx.save(manifest)
     return manifest
+
+
+def _batches_left(ctx: RunContext, manifest: RunManifest) -> bool:
+    return manifest.resolved_mode == "batch" and bool(_wave_todo(ctx, manifest))
 
 
 def step_batches(ctx: RunContext, client: GeminiClient | None) -> list[str]:
