@@ -89,7 +89,7 @@ def test_a_run_killed_mid_wave_and_started_again_creates_no_job_twice(services, 
     source, dest = buckets
     store = S3Store()
     _load(store, source)
-    config = EmulatorConfig(batch_pending_s=0.5, batch_running_s=1.5, batch_enqueued_tokens=CAP)
+    config = EmulatorConfig(batch_pending_s=0.2, batch_running_s=1.0, batch_enqueued_tokens=CAP)
     with GeminiEmulator(config) as emulator:
         env = {
             **os.environ,
