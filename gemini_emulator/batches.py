@@ -13,6 +13,13 @@ Sources: inline requests (`inputConfig.requests.requests[].request` + `metadata`
 inlinedResponses` for inline jobs, `{"responsesFile": "files/<id>"}` for file jobs, a GENERATED JSONL file
 of `{"key": ..., "response": {...}}` / `{"key": ..., "error": {...}}` lines (SDK: `job.dest.file_name`).
 Jobs are served in the long-running-operation shape the SDK's `_BatchJob_from_mldev` reads.
+
+Caps (as the service's): a create is answered 429 RESOURCE_EXHAUSTED when the project already holds
+`max_jobs` unfinished jobs (default: the catalog's batch_max_jobs_in_flight) or when the model's
+unfinished jobs plus this one would hold more than `enqueued_tokens` input tokens (counted as countTokens
+counts them; None: no cap). Inline requests over 20 MB in total and JSONL files over 2 GB are refused 400.
+`cap_usage()` reports the peaks seen, the refused creates and how often each request key was submitted.
+The `batch_expire` fault ends the first N jobs EXPIRED after answering part of their requests.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import itertools
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -28,8 +36,8 @@ from pipeline.catalog import transport_limits
 
 from .faults import FaultInjector, apply_content_fault
 from .files import FileStore
-from .generate import ApiError, Generated, Resources, bad_request, generate, normalise
-from .wire import Json
+from .generate import ApiError, Generated, Resources, bad_request, count_tokens, generate, normalise
+from .wire import Json, exhausted
 from .wire import ts as _ts
 
 PENDING, RUNNING, SUCCEEDED = "BATCH_STATE_PENDING", "BATCH_STATE_RUNNING", "BATCH_STATE_SUCCEEDED"
@@ -63,6 +71,8 @@ class BatchJob:
     lock: threading.Lock = field(default_factory=threading.Lock)
     cancel_event: threading.Event = field(default_factory=threading.Event)
     final_state: str = SUCCEEDED
+    tokens: int = 0  # input tokens enqueued while it is unfinished (counted only under a token cap)
+    answer_limit: int | None = None  # an expiring job answers this many requests first
 
     @property
     def name(self) -> str:
@@ -83,6 +93,8 @@ class BatchStore:
         res: Resources | None = None,
         faults: FaultInjector | None = None,
         on_fault: Callable[[str], None] | None = None,
+        enqueued_tokens: int | None = None,
+        max_jobs: int | None = None,
     ) -> None:
         self.pending_s, self.running_s = pending_s, running_s
         self._on_result, self._on_create = on_result, on_create
@@ -93,6 +105,76 @@ class BatchStore:
         self._ids = itertools.count(1)
         self._stop = threading.Event()
         self._prefix = f"{int(time.time()) % 100000:05d}"
+        self.enqueued_tokens = enqueued_tokens
+        self.max_jobs = max_jobs or transport_limits().batch_max_jobs_in_flight
+        self._reset_caps()
+
+    def _reset_caps(self) -> None:
+        self._expire_left = self.faults.spec.batch_expire if self.faults else 0
+        self.peak_in_flight = 0
+        self.peak_enqueued: dict[str, int] = {}
+        self.refused = 0
+        self.submitted_keys: Counter[str] = Counter()
+
+    def expire_next(self, jobs: int) -> None:
+        """The next `jobs` jobs created end EXPIRED (the batch_expire fault)."""
+        with self._lock:
+            self._expire_left = jobs
+
+    def cap_usage(self) -> Json:
+        with self._lock:
+            return {
+                "max_jobs": self.max_jobs,
+                "enqueued_tokens_cap": self.enqueued_tokens,
+                "peak_jobs_in_flight": self.peak_in_flight,
+                "peak_enqueued_tokens": dict(self.peak_enqueued),
+                "refused_creates": self.refused,
+                "submitted_keys": dict(self.submitted_keys),
+            }
+
+    def _count(self, model: str, requests: list[tuple[Json, Json | None]], version: str) -> int:
+        total = 0
+        for request, _metadata in requests:
+            try:
+                total += int(count_tokens(model, request, version=version, res=self.res)["totalTokens"])
+            except Exception:  # noqa: BLE001 - a request the service would refuse enqueues nothing
+                continue
+        return total
+
+    def _admit(self, job: BatchJob) -> None:
+        """Hold the job unless a cap refuses it (429, as the service answers); under self._lock."""
+        flying = [j for j in self._jobs.values() if self.state(j) not in TERMINAL]
+        if len(flying) >= self.max_jobs:
+            self.refused += 1
+            raise exhausted(
+                f"Resource has been exhausted: the project already has {len(flying)} unfinished batch "
+                f"jobs, the most allowed (emulator batch_max_jobs). Retry when one has finished.",
+                60.0,
+                "BatchJobsInFlightPerProject",
+                job.model,
+                self.max_jobs,
+            )
+        enqueued = sum(j.tokens for j in flying if j.model == job.model)
+        cap = self.enqueued_tokens
+        if cap is not None and enqueued + job.tokens > cap:
+            self.refused += 1
+            raise exhausted(
+                f"Resource has been exhausted: enqueued tokens for batch jobs of model {job.model} would be "
+                f"{enqueued + job.tokens}, over the limit of {cap} (emulator batch_enqueued_tokens). "
+                "Retry when a job has finished.",
+                60.0,
+                "BatchEnqueuedTokensPerModelPerProject",
+                job.model,
+                cap,
+            )
+        if self._expire_left > 0 and self.faults is not None:
+            self._expire_left -= 1
+            job.final_state = EXPIRED
+            job.answer_limit = int(len(job.requests) * self.faults.spec.batch_expire_answered)
+        self._jobs[job.id] = job
+        self.peak_in_flight = max(self.peak_in_flight, len(flying) + 1)
+        self.peak_enqueued[job.model] = max(self.peak_enqueued.get(job.model, 0), enqueued + job.tokens)
+        self.submitted_keys.update(str((m or {}).get("key")) for _r, m in job.requests)
 
     # ------------------------------------------------------------ API operations
 
@@ -109,8 +191,9 @@ class BatchStore:
         job_id = f"emu{self._prefix}{next(self._ids):06d}"
         job = BatchJob(job_id, name, str(batch.get("displayName") or job_id), requests, src.get("fileName"))
         job.final_state = self.final_state  # fixed at creation: a job's fate never changes afterwards
+        job.tokens = self._count(name, requests, version) if self.enqueued_tokens is not None else 0
         with self._lock:
-            self._jobs[job_id] = job
+            self._admit(job)
         if self._on_create:
             self._on_create(job.name, len(requests))
         threading.Thread(target=self._work, args=(job, version), name=f"emu-{job_id}", daemon=True).start()
@@ -142,6 +225,9 @@ class BatchStore:
                 403, "PERMISSION_DENIED", f"You do not have permission to access the File {file_name}."
             )
         data, _mime = self.files.lookup(file_name)
+        limit = transport_limits().batch_jsonl_max_bytes
+        if len(data) > limit:
+            raise bad_request(f"The batch input file {file_name} is over the limit of {limit} bytes.")
         requests: list[tuple[Json, Json | None]] = []
         for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
             if not line.strip():
@@ -189,6 +275,7 @@ class BatchStore:
         self.stop()
         with self._lock:
             self._jobs.clear()
+            self._reset_caps()
         self._stop.clear()
 
     def resume(self) -> None:
@@ -225,12 +312,12 @@ class BatchStore:
         """Wait out PENDING, then compute every answer once (cancellable between requests)."""
         if job.cancel_event.wait(self.pending_s) or self._stop.is_set():
             return
-        if job.final_state != SUCCEEDED:  # a forced failure computes (and bills) nothing
+        if job.final_state != SUCCEEDED and job.answer_limit is None:  # computes (and bills) nothing
             with job.lock:
                 job.results = []
             return
         results = []
-        for request, metadata in job.requests:
+        for request, metadata in job.requests[: job.answer_limit]:
             if job.cancel_event.is_set() or self._stop.is_set():
                 return
             entry = self._answer(job, request, version)
@@ -283,7 +370,8 @@ class BatchStore:
     def render(self, job: BatchJob) -> Json:
         with job.lock:
             state = self.state(job)
-            results = job.results if state == SUCCEEDED else None
+            partial = state == EXPIRED and job.answer_limit is not None
+            results = job.results if state == SUCCEEDED or partial else None
             output_file = job.output_file
         n = len(job.requests)
         failed = sum(1 for r in results if "error" in r) if results is not None else 0

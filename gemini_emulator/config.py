@@ -17,13 +17,18 @@ Env (read when an EmulatorConfig is built; an explicit argument wins):
                                       service had dropped them (or never served them to this project)
   GEMINI_EMULATOR_URL_CLOCK_OFFSET_S  seconds added to the clock a media URL's X-Amz-Date + X-Amz-Expires is
                                       checked against (a URL past it is refused like the service does)
+  GEMINI_EMULATOR_BATCH_ENQUEUED_TOKENS  input tokens per model its unfinished batch jobs may hold (the
+                                      tier's enqueued-token cap): a create over it is answered 429
+                                      RESOURCE_EXHAUSTED (default: no cap)
+  GEMINI_EMULATOR_BATCH_MAX_JOBS      unfinished batch jobs the project may hold before a create is
+                                      answered 429 (default: the catalog's batch_max_jobs_in_flight)
   GEMINI_EMULATOR_TODAY               ISO date the emulator judges lifecycles on (default: today, UTC)
   GEMINI_EMULATOR_API_KEYS            JSON list of the API keys it accepts; any other key is answered
                                       400 API_KEY_INVALID as the service does (default: any key)
 
 Fault keys (GEMINI_EMULATOR_FAULTS): http_429, http_500, timeout, http_503, daily_quota (HTTP faults),
 malformed_json, max_tokens, safety_block, continuation (content faults), batch_item_error, batch_state,
-seed, timeout_s; see faults.py for what each does.
+batch_expire, batch_expire_answered, seed, timeout_s; see faults.py for what each does.
 """
 
 from __future__ import annotations
@@ -105,6 +110,12 @@ class EmulatorConfig:
         default_factory=lambda: _env_int("GEMINI_EMULATOR_FILES_MAX_BYTES", 1 << 30) or (1 << 30)
     )
     file_ttl_s: float = 48 * 3600.0
+    batch_enqueued_tokens: int | None = field(
+        default_factory=lambda: _env_int("GEMINI_EMULATOR_BATCH_ENQUEUED_TOKENS", None)
+    )
+    batch_max_jobs: int | None = field(
+        default_factory=lambda: _env_int("GEMINI_EMULATOR_BATCH_MAX_JOBS", None)
+    )
     # Moves the clock that media URLs' expiry is checked against (a test hook for expired signed URLs).
     url_clock_offset_s: float = field(
         default_factory=lambda: _env_float("GEMINI_EMULATOR_URL_CLOCK_OFFSET_S", 0.0) or 0.0

@@ -19,6 +19,9 @@ Spec (EmulatorConfig.faults or env GEMINI_EMULATOR_FAULTS as JSON), rates are pe
   batch_item_error              one batch item becomes {"error": {"code": 13, "message": ...}}
   batch_state                   terminal state of every batch job: SUCCEEDED (default), FAILED,
                                 EXPIRED or CANCELLED (the last three carry an LRO `error` message)
+  batch_expire                  how many batch jobs (the first ones created) end EXPIRED, whatever batch_state
+                                says, after answering the first `batch_expire_answered` share (default 0.5) of
+                                their requests: the output holds those answers only
   seed                          RNG seed (default 0): the same spec and request order give the same faults
   timeout_s                     how long a `timeout` fault holds the connection (default 1.0 s)
 
@@ -73,18 +76,18 @@ class FaultSpec:
     batch_state: str = "SUCCEEDED"
     seed: int = 0
     timeout_s: float = 1.0
+    batch_expire: int = 0
+    batch_expire_answered: float = 0.5
 
     @classmethod
     def parse(cls, spec: Json | str | None) -> FaultSpec:
         if isinstance(spec, str):
             spec = json.loads(spec) if spec.strip() else {}
         spec = dict(spec or {})
-        unknown = set(spec) - {*RATE_KEYS, "batch_state", "seed", "timeout_s"}
+        extra = {"batch_state", "seed", "timeout_s", "batch_expire", "batch_expire_answered"}
+        unknown = set(spec) - {*RATE_KEYS, *extra}
         if unknown:
-            raise ValueError(
-                f"unknown fault keys {sorted(unknown)}; "
-                f"known: {[*RATE_KEYS, 'batch_state', 'seed', 'timeout_s']}"
-            )
+            raise ValueError(f"unknown fault keys {sorted(unknown)}; known: {[*RATE_KEYS, *sorted(extra)]}")
         rates = {k: float(spec[k]) for k in RATE_KEYS if k in spec}
         if any(not 0 <= r <= 1 for r in rates.values()):
             raise ValueError(f"fault rates must be in [0, 1]: {rates}")
@@ -92,7 +95,17 @@ class FaultSpec:
         state = state.removeprefix("JOB_STATE_")
         if state not in BATCH_STATES:
             raise ValueError(f"batch_state must be one of {BATCH_STATES}, got {spec['batch_state']!r}")
-        return cls(rates, state, int(spec.get("seed", 0)), float(spec.get("timeout_s", 1.0)))
+        answered = float(spec.get("batch_expire_answered", 0.5))
+        if not 0 <= answered <= 1:
+            raise ValueError(f"batch_expire_answered must be in [0, 1], got {answered}")
+        return cls(
+            rates,
+            state,
+            int(spec.get("seed", 0)),
+            float(spec.get("timeout_s", 1.0)),
+            int(spec.get("batch_expire", 0)),
+            answered,
+        )
 
 
 @dataclass

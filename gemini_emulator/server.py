@@ -85,6 +85,8 @@ class GeminiEmulator:
             res=self.res,
             faults=self.faults,
             on_fault=lambda kind: self._stats.fault(kind),
+            enqueued_tokens=self.config.batch_enqueued_tokens,
+            max_jobs=self.config.batch_max_jobs,
         )
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -134,6 +136,7 @@ class GeminiEmulator:
         out["files"] = self.files.usage()
         out["caches"] = self.caches.usage()
         out["urls"] = self.res.urls.usage()
+        out["batch_caps"] = self.batches.cap_usage()
         return out
 
     def recorded_requests(self) -> list[Json]:
@@ -159,6 +162,7 @@ class GeminiEmulator:
         self.faults.spec = FaultSpec.parse(spec)
         self.faults.reset()
         self.batches.final_state = f"BATCH_STATE_{self.faults.spec.batch_state}"
+        self.batches.expire_next(self.faults.spec.batch_expire)
 
     def reset(self) -> None:
         """Forget all files, caches, batch jobs, continuation tokens, counters, rate windows and faults."""

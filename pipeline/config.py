@@ -198,6 +198,19 @@ class Settings(BaseSettings):
     batch_timeout_seconds: float = Field(
         24 * 3600.0, gt=0, description="give up waiting for a batch job after this long (s)"
     )
+    batch_max_jobs_in_flight: int | None = Field(
+        None,
+        ge=1,
+        description="unfinished batch jobs the run keeps at most; more requests wait for the next wave "
+        "(default: the service's limit, batch_max_jobs_in_flight in pipeline/catalog/models.json)",
+    )
+    batch_enqueued_token_cap: str = Field(
+        "tier1",
+        pattern=r"^(tier\d+|\d+|none)$",
+        description="estimated prompt tokens the run keeps enqueued in batch jobs per model: a usage tier "
+        "of pipeline/catalog/models.json (batch_enqueued_tokens; a model it gives no cap for has none), "
+        "a number of tokens, or none",
+    )
     max_failure_share: float = Field(
         0.5,
         ge=0,

@@ -1,7 +1,9 @@
 """GeminiBatchInferOperator: submit the run's Gemini batch jobs, free the worker slot while they run
-(deferring to GeminiBatchTrigger in the triggerer), then collect their results into the manifest.
+(deferring to GeminiBatchTrigger in the triggerer), then collect their results into the manifest. A
+night over the batch caps goes in waves (pipeline/infer/waves.py): each time a job ends the task
+resumes, collects it, submits the next wave and defers again, until no job is in flight.
 
-The pipeline does the work (`pipeline.infer.stage.submit_batches` / `collect_batches`); this
+The pipeline does the work (`pipeline.infer.stage.submit_batches` / `step_batches` / `collect_batches`); this
 class only maps it onto Airflow: connections in, deferral, and errors out. Submissions are recorded in
 the manifest before the task defers, so a retried task re-attaches to its jobs instead of paying twice.
 """
@@ -14,7 +16,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from pipeline.airflow.connections import AWS_CONN_ID, GEMINI_CONN_ID
-from pipeline.airflow.runs import airflow_errors, gemini_client, run_context, settings_from
+from pipeline.airflow.runs import airflow_errors, gemini_client, run_context
 
 
 class GeminiBatchInferOperator(BaseOperator):
@@ -44,8 +46,6 @@ class GeminiBatchInferOperator(BaseOperator):
         self.poll_seconds = poll_seconds
 
     def execute(self, context: Mapping[str, Any]) -> dict[str, Any] | None:
-        from pipeline.airflow.triggers import GeminiBatchTrigger
-        from pipeline.gemini.polling import PollingRule
         from pipeline.infer import submit_batches
 
         with airflow_errors():
@@ -57,7 +57,15 @@ class GeminiBatchInferOperator(BaseOperator):
                 ctx.close()
         if not jobs:  # nothing to wait for (all answered, ledger hits, or sync mode)
             return self._collect(context)
-        self.log.info("deferring until %d batch job(s) finish: %s", len(jobs), ", ".join(jobs))
+        self._defer(jobs, settings)
+        return None  # not reached: defer() raises
+
+    def _defer(self, jobs: list[str], settings: Any) -> None:
+        """Wait in the triggerer until one of the jobs in flight ends (the next wave waits for it)."""
+        from pipeline.airflow.triggers import GeminiBatchTrigger
+        from pipeline.gemini.polling import PollingRule
+
+        self.log.info("deferring until a batch job of %d finishes: %s", len(jobs), ", ".join(jobs))
         self.defer(
             trigger=GeminiBatchTrigger(
                 job_names=jobs,
@@ -66,28 +74,45 @@ class GeminiBatchInferOperator(BaseOperator):
                 .settled()
                 .to_dict(),
                 timeout_seconds=settings.batch_timeout_seconds,
+                until="any",
             ),
             method_name="execute_complete",
         )
-        return None  # not reached: defer() raises
 
     def execute_complete(
         self, context: Mapping[str, Any], event: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    ) -> dict[str, Any] | None:
+        from airflow.sdk.exceptions import AirflowException
 
         event = event or {}
         status = event.get("status")
         message = f"Gemini batch wait ended {status}: {event.get('message', 'no detail')}"
-        if status == "failed" and settings_from(context).on_batch_failure == "sync":
-            # the run asked for failed jobs' requests to be sent synchronously: collect does that
-            self.log.warning("%s; collecting with on_batch_failure=sync", message)
+        if status == "failed":
+            # An EXPIRED / FAILED job's unanswered requests go in the next wave (or synchronously with
+            # on_batch_failure=sync); the pipeline fails the run when they have been sent too often, or
+            # for a CANCELLED job.
+            self.log.warning("%s; collecting, and sending its unanswered requests again", message)
         elif status != "success":
-            # A job that ended FAILED / CANCELLED / EXPIRED stays that way: retrying cannot help. A timeout
-            # or a polling error may: the retry re-attaches to the same jobs.
-            raise (AirflowFailException if status == "failed" else AirflowException)(message)
+            # A timeout or a polling error: the retry re-attaches to the same jobs.
+            raise AirflowException(message)
         else:
             self.log.info("%s", event.get("message"))
+        return self._next_wave(context)
+
+    def _next_wave(self, context: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Collect the jobs that ended and submit the next wave: defer again while jobs are in flight."""
+        from pipeline.infer import step_batches
+
+        with airflow_errors():
+            ctx = run_context(context, self.aws_conn_id)
+            try:
+                jobs = step_batches(ctx, gemini_client(self.gemini_conn_id))
+                settings = ctx.settings
+            finally:
+                ctx.close()
+        if jobs:
+            self._defer(jobs, settings)
+            return None  # not reached: defer() raises
         return self._collect(context)
 
     def _collect(self, context: Mapping[str, Any]) -> dict[str, Any]:

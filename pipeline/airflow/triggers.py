@@ -33,7 +33,9 @@ class GeminiBatchTrigger(BaseTrigger):
     """Fires one event when every job has reached a final state (or on timeout / a terminal error).
 
     Event payload: `{"status": "success" | "failed" | "timeout" | "error", "states": {job: state},
-    "message": str}`; "success" means every job ended JOB_STATE_SUCCEEDED.
+    "message": str}`; "success" means every job ended JOB_STATE_SUCCEEDED. With `until="any"` it fires as
+    soon as one job has ended (the operator then collects it and submits the next wave); "success" and
+    "failed" then speak of the jobs that ended.
     """
 
     def __init__(
@@ -42,12 +44,14 @@ class GeminiBatchTrigger(BaseTrigger):
         gemini_conn_id: str = GEMINI_CONN_ID,
         polling: dict[str, float] | None = None,
         timeout_seconds: float = 24 * 3600.0,
+        until: str = "all",
     ) -> None:
         super().__init__()
         self.job_names = list(job_names)
         self.gemini_conn_id = gemini_conn_id
         self.polling = PollingRule(**polling) if polling else PollingRule.for_batches(10.0).settled()
         self.timeout_seconds = timeout_seconds
+        self.until = until
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -57,6 +61,7 @@ class GeminiBatchTrigger(BaseTrigger):
                 "gemini_conn_id": self.gemini_conn_id,
                 "polling": self.polling.to_dict(),
                 "timeout_seconds": self.timeout_seconds,
+                "until": self.until,
             },
         )
 
@@ -95,9 +100,10 @@ class GeminiBatchTrigger(BaseTrigger):
                 if state != states[name]:
                     self.log.info("%s: %s", name, state)
                 states[name] = SUCCEEDED if job.done and state not in FINAL_STATES else state
-            if all(s in FINAL_STATES for s in states.values()):
-                ok = all(s == SUCCEEDED for s in states.values())
-                failed = {n: s for n, s in states.items() if s != SUCCEEDED}
+            ended = [s for s in states.values() if s in FINAL_STATES]
+            if len(ended) == len(states) or (self.until == "any" and ended):
+                ok = all(s == SUCCEEDED for s in ended)
+                failed = {n: s for n, s in states.items() if s in FINAL_STATES and s != SUCCEEDED}
                 message = "all batch jobs succeeded" if ok else f"batch jobs did not succeed: {failed}"
                 yield TriggerEvent(
                     {"status": "success" if ok else "failed", "states": states, "message": message}

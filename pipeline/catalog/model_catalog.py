@@ -226,6 +226,22 @@ class ModelInfo(BaseModel):
         )
 
 
+class EnqueuedTokenCaps(BaseModel):
+    """Batch enqueued-token caps per model, by usage tier: `tiers[tier][kind]`, kind `flash` (a model
+    whose id names Flash) or `pro`; a model with no entry has no documented cap."""
+
+    read: date
+    sources: list[str]
+    notes: str = ""
+    tiers: dict[str, dict[str, int]]
+
+    def cap(self, tier: str, model: str) -> int | None:
+        if tier not in self.tiers:
+            raise KeyError(tier)
+        kind = "flash" if "flash" in model else "pro"
+        return self.tiers[tier].get(kind)
+
+
 class TransportLimits(BaseModel):
     sources: list[str]
     notes: str = ""
@@ -234,6 +250,9 @@ class TransportLimits(BaseModel):
     batch_job_expiry_hours: float  # a batch job pending or running longer than this expires
     batch_inline_total_max_bytes: int
     files_api_max_bytes: int
+    batch_jsonl_max_bytes: int  # a batch job's JSONL input file
+    batch_max_jobs_in_flight: int  # concurrent (unfinished) batch jobs per project
+    batch_enqueued_tokens: EnqueuedTokenCaps
     video_fps_max: float
     video_fps_default: float
     mime_types: list[str]  # what a media part may be (image, video, audio and document MIME types)

@@ -4,7 +4,13 @@ under a rate limiter), every outcome recorded, paying once per request."""
 from pipeline.infer.batch import state_name
 from pipeline.infer.prompt_cache import prompt_contents
 from pipeline.infer.requests import ChunkRequest, contents, generation_config, model_for, rest_request
-from pipeline.infer.stage import collect_batches, load_request, stage_infer, submit_batches
+from pipeline.infer.stage import (
+    collect_batches,
+    load_request,
+    stage_infer,
+    step_batches,
+    submit_batches,
+)
 
 __all__ = [
     "ChunkRequest",
@@ -17,5 +23,6 @@ __all__ = [
     "rest_request",
     "stage_infer",
     "state_name",
+    "step_batches",
     "submit_batches",
 ]

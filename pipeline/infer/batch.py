@@ -152,5 +152,15 @@ def collect(
     return [outcomes.get(k) or missing(job, k, "no response in batch output") for k in keys]
 
 
+def answered(
+    job: types.BatchJob, keys: list[str], *, thinking: Mapping[str, str | None] | None = None
+) -> list[RequestOutcome]:
+    """The outcomes a job that ended without success (EXPIRED, FAILED) still holds: the keys it
+    answered before it ended; the others have none (they are sent again)."""
+    responses = (job.dest.inlined_responses if job.dest else None) or []
+    present = {(item.metadata or {}).get("key") for item in responses}
+    return [o for o in collect(job, keys, thinking=thinking) if o.key in present]
+
+
 def missing(job: types.BatchJob, key: str, why: str) -> RequestOutcome:
     return RequestOutcome(key=key, mode="batch", status="error", error=why, batch_job=job.name, billed=False)

@@ -9,6 +9,7 @@ is kept for the `requests` table."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, datetime
 
 from google.genai import types
@@ -17,7 +18,7 @@ from pipeline.catalog import transport_limits
 from pipeline.errors import BatchJobFailedError, ConfigError, GeminiTransientError
 from pipeline.gemini.client import GeminiClient, require_client
 from pipeline.gemini.polling import PollingRule
-from pipeline.infer import batch, filebatch, media_urls, sync
+from pipeline.infer import batch, filebatch, media_urls, sync, waves
 from pipeline.infer import prompt_cache as caching
 from pipeline.infer.ledgers import (
     BatchLedger,
@@ -224,20 +225,110 @@ def _transport(ctx: RunContext, manifest: RunManifest, keys: list[str]) -> str:
 
 
 def submit_batches(ctx: RunContext, client: GeminiClient | None) -> list[str]:
-    """Submit (or re-attach to) the batch jobs for every pending request, one job per model; returns
-    the jobs to wait for."""
-    manifest, pending = _prepare_manifest(ctx)
+    """Submit (or re-attach to) the first wave of batch jobs for the pending requests (pipeline/infer/
+    waves.py: jobs under the per-job limits, as many as the caps allow); returns the jobs to wait for."""
+    manifest, _pending = _prepare_manifest(ctx)
+    ctx.save(manifest)
+    return _submit_wave(ctx, manifest, client)
+
+
+# A job that ends EXPIRED or FAILED is sent again for its unanswered keys this many times.
+MAX_BATCH_RESUBMISSIONS = 2
+
+
+def _failures(manifest: RunManifest) -> Counter[str]:
+    """Per key, the collected jobs that held it and did not answer it (expired, failed, cancelled)."""
+    count: Counter[str] = Counter()
+    for submission in manifest.batches:
+        if submission.collected:
+            count.update(k for k in submission.keys if k not in manifest.outcomes)
+    return count
+
+
+def _wave_todo(ctx: RunContext, manifest: RunManifest) -> list[waves.Job]:
+    """The jobs still to submit, planned over all of each model's requests so that the split is the
+    same on every run, less what is answered or in flight (a job that lost some keys to an expired
+    one is the rest of them)."""
+    s = ctx.settings
+    flying = {k for b in manifest.batches if not b.collected for k in b.keys}
+    failed = _failures(manifest)
+    prompt = ctx.task.prompt
+    todo: list[waves.Job] = []
+    for model, keys in by_model(manifest, list(manifest.requests)).items():
+        urls = {k: _by_url(ctx, manifest, k) for k in keys}
+        inline = {k: batch.inline_wire_bytes(manifest.requests[k].bytes, prompt) for k in keys}
+        as_files = s.transport == "files" or (
+            s.transport == "auto"
+            and not all(urls.values())
+            and sum(inline.values()) > transport_limits().batch_inline_total_max_bytes
+        )
+        sized = [
+            waves.Sized(
+                k,
+                manifest.requests[k].estimated_prompt_tokens,
+                batch.url_wire_bytes(prompt) if as_files or urls[k] else inline[k],
+            )
+            for k in keys
+        ]
+        limit = (
+            transport_limits().batch_jsonl_max_bytes
+            if as_files
+            else transport_limits().batch_inline_total_max_bytes
+        )
+        cap = waves.enqueued_token_cap(s.batch_enqueued_token_cap, model)
+        for planned in waves.plan_jobs(sized, max_job_bytes=limit, max_job_tokens=cap):
+            left = [
+                k
+                for k in planned
+                if k not in manifest.outcomes
+                and k not in flying
+                and not (s.on_batch_failure == "sync" and failed[k])  # those go synchronously
+            ]
+            if left:
+                tokens = sum(manifest.requests[k].estimated_prompt_tokens for k in left)
+                todo.append(waves.Job(model, tuple(left), tokens))
+    return todo
+
+
+def _in_flight(manifest: RunManifest) -> list[waves.Job]:
+    return [
+        waves.Job(
+            model_of(manifest, b.keys[0]),
+            tuple(b.keys),
+            sum(manifest.requests[k].estimated_prompt_tokens for k in b.keys if k in manifest.requests),
+        )
+        for b in manifest.batches
+        if not b.collected and b.keys
+    ]
+
+
+def _submit_wave(ctx: RunContext, manifest: RunManifest, client: GeminiClient | None) -> list[str]:
+    """Submit the jobs that fit beside the ones in flight; returns every job in flight."""
     waiting = [b.job_name for b in manifest.batches if not b.collected]
-    submitted = {k for b in manifest.batches if not b.collected for k in b.keys}
-    pending = [k for k in pending if k not in submitted]
-    if manifest.resolved_mode != "batch" or not pending:
-        ctx.save(manifest)
-        return waiting
+    todo = _wave_todo(ctx, manifest) if manifest.resolved_mode == "batch" else []
+    if not todo:
+        return waiting  # nothing changed: nothing written (this runs on every poll)
     client = require_client(client)
-    groups = by_model(manifest, pending)
-    ensure_models_served(ctx, manifest, client, list(groups))
-    for model, keys in groups.items():
-        waiting.append(_submit_group(ctx, manifest, client, model, keys))
+    s = ctx.settings
+    ensure_models_served(ctx, manifest, client, list(dict.fromkeys(j.model for j in todo)))
+    caps = {j.model: waves.enqueued_token_cap(s.batch_enqueued_token_cap, j.model) for j in todo}
+    wave = waves.next_wave(
+        todo,
+        _in_flight(manifest),
+        max_jobs=waves.max_jobs_in_flight(s.batch_max_jobs_in_flight),
+        token_caps=caps,
+    )
+    for job in wave:
+        try:
+            waiting.append(_submit_group(ctx, manifest, client, job.model, list(job.keys)))
+        except waves.WaveFullError as exc:
+            ctx.progress.note(f"{exc}; submitting the rest when a job in flight finishes")
+            break
+    if len(wave) < len(todo):
+        ctx.progress.note(
+            f"{len(waiting)} batch job(s) in flight; {len(todo) - len(wave)} more wait for the next wave"
+        )
+    ctx.save(manifest)
     return waiting
 
 
@@ -257,7 +348,8 @@ def _submit_group(
         transport, uploaded = record.transport, record.uploaded_files
     else:
         transport = _transport(ctx, manifest, keys)
-        resubmissions = (record.resubmissions + 1) if record else 0
+        # a record whose create was refused (429: the wave was full) never made a job: same name again
+        resubmissions = (record.resubmissions + (1 if record.job_name else 0)) if record else 0
         display_name = f"gmp-{group}" + (f"-r{resubmissions}" if resubmissions else "")
         record = LedgerRecord(
             group=group,
@@ -325,13 +417,17 @@ def _create(
             )
             return job, []
         except GeminiTransientError as exc:
-            if attempt == CREATE_ATTEMPTS:
+            full = exc.http_status == 429  # an enqueued-token or job cap: not this job's failure
+            if attempt == CREATE_ATTEMPTS and not full:
                 raise
             ctx.progress.note(f"{exc}; checking whether the job exists before trying again")
-            time.sleep(backoff_delay(attempt, base=s.create_backoff_seconds))
+            if not full:
+                time.sleep(backoff_delay(attempt, base=s.create_backoff_seconds))
             existing = find_by_display_name(client, display_name)
             if existing is not None:
                 return existing, []
+            if full:
+                raise waves.WaveFullError(str(exc)) from exc
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
@@ -344,8 +440,9 @@ def _record(manifest: RunManifest, outcome: RequestOutcome) -> None:
 
 
 def collect_batches(ctx: RunContext, client: GeminiClient | None, *, wait: bool = True) -> RunManifest:
-    """Collect every submitted job (polling while `wait`), then send what is left synchronously:
-    sync-mode requests, and retries of failed ones."""
+    """Collect every submitted job as it finishes and submit the next wave until none is left (polling
+    while `wait`; without it, look once), then send what is left synchronously: sync-mode requests, and
+    retries of failed ones."""
     manifest = ctx.load()
     s = ctx.settings
     open_jobs = [b for b in manifest.batches if not b.collected]
@@ -355,55 +452,110 @@ def collect_batches(ctx: RunContext, client: GeminiClient | None, *, wait: bool 
         ctx.save(manifest)
         return manifest
     client = require_client(client)
-    if open_jobs:
-        ctx.progress.start("infer (batch)", len(open_jobs))
-    for submission in open_jobs:
-        seen: list[str] = []
-
-        def report(
-            state: str, waited: float, name: str = submission.job_name, seen: list[str] = seen
-        ) -> None:
-            if not seen or seen[-1] != state:  # one line per state change, not per poll
-                seen.append(state)
-                ctx.progress.note(f"{name}: {state.removeprefix('JOB_STATE_')} after {waited:.0f}s")
-
-        try:
-            job = batch.wait(
-                client,
-                submission.job_name,
-                polling=PollingRule.for_batches(s.batch_poll_seconds),
-                timeout_seconds=s.batch_timeout_seconds if wait else 0.0,
-                on_state=report,
+    started = time.monotonic()
+    delays = PollingRule.for_batches(s.batch_poll_seconds).delays()
+    # until no job is in flight and none is left to submit (a create refused 429 with none of ours in
+    # flight, the cap held by someone else's jobs, is tried again on the next round)
+    while (waiting := _step(ctx, manifest, client)) or _batches_left(ctx, manifest):
+        waited = time.monotonic() - started
+        if not wait or waited > s.batch_timeout_seconds:
+            raise BatchJobFailedError(
+                f"{len(waiting)} batch job(s) not done after {waited:.0f}s ({', '.join(waiting[:3])}), "
+                "more waiting to be submitted; they keep running and a retry re-attaches",
+                job_name=waiting[0] if waiting else "",
+                state="TIMEOUT",
             )
-        except BatchJobFailedError as exc:
-            if exc.state == "TIMEOUT" or s.on_batch_failure != "sync":
-                raise
-            ctx.progress.note(
-                f"{exc}; sending its {len(submission.keys)} request(s) synchronously (on_batch_failure=sync)"
-            )
-            submission.collected = True
-            ctx.save(manifest)
-            continue
-        thinking = {
-            k: _thinking(ctx, model_of(manifest, k), sound=is_sound(manifest, [k])) for k in submission.keys
-        }
-        when = submission.submitted_at
-        if submission.transport == "files":
-            outcomes = filebatch.collect(client, job, submission.keys, thinking=thinking, submitted_at=when)
-            filebatch.delete_files(client, submission.uploaded_files)
-        else:
-            outcomes = batch.collect(job, submission.keys, thinking=thinking, submitted_at=when)
-        for outcome in outcomes:
-            _record(manifest, outcome)
-        submission.collected = True
-        ctx.save(manifest)
-        ok = sum(1 for o in outcomes if o.status == "ok")
-        ctx.progress.advance("infer (batch)", f"{submission.job_name}: {ok}/{len(outcomes)} answered")
+        time.sleep(next(delays))
     _send_sync(ctx, manifest, client)
     _release_prompt_cache(ctx, manifest, client)
     manifest.stages_done.append("infer")
     ctx.save(manifest)
     return manifest
+
+
+def _batches_left(ctx: RunContext, manifest: RunManifest) -> bool:
+    return manifest.resolved_mode == "batch" and bool(_wave_todo(ctx, manifest))
+
+
+def step_batches(ctx: RunContext, client: GeminiClient | None) -> list[str]:
+    """Look once at the jobs in flight, collect those that finished and submit the next wave; returns
+    the jobs still in flight (none: every batch request has its outcome, or is left to sync)."""
+    manifest = ctx.load()
+    return _step(ctx, manifest, require_client(client))
+
+
+def _step(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> list[str]:
+    for submission in [b for b in manifest.batches if not b.collected]:
+        try:
+            job = client.get_batch(submission.job_name)
+        except GeminiTransientError:
+            continue  # looked at again on the next round
+        state = batch.state_name(job)
+        if state in batch.TERMINAL_FAILURES:
+            _ended_without_answers(ctx, manifest, client, submission, job, state)
+        elif job.done or state == "JOB_STATE_SUCCEEDED":
+            _collect_job(ctx, manifest, client, submission, job)
+    return _submit_wave(ctx, manifest, client)
+
+
+def _collect_job(
+    ctx: RunContext,
+    manifest: RunManifest,
+    client: GeminiClient,
+    submission: BatchSubmission,
+    job: types.BatchJob,
+) -> None:
+    thinking = {
+        k: _thinking(ctx, model_of(manifest, k), sound=is_sound(manifest, [k])) for k in submission.keys
+    }
+    when = submission.submitted_at
+    if submission.transport == "files":
+        outcomes = filebatch.collect(client, job, submission.keys, thinking=thinking, submitted_at=when)
+        filebatch.delete_files(client, submission.uploaded_files)
+    else:
+        outcomes = batch.collect(job, submission.keys, thinking=thinking, submitted_at=when)
+    for outcome in outcomes:
+        _record(manifest, outcome)
+    submission.collected = True
+    ctx.save(manifest)
+    ok = sum(1 for o in outcomes if o.status == "ok")
+    ctx.progress.note(f"{submission.job_name}: {ok}/{len(outcomes)} answered")
+
+
+def _ended_without_answers(
+    ctx: RunContext,
+    manifest: RunManifest,
+    client: GeminiClient,
+    submission: BatchSubmission,
+    job: types.BatchJob,
+    state: str,
+) -> None:
+    """An EXPIRED or FAILED job: keep what it answered, and its other keys go in the next wave (at most
+    MAX_BATCH_RESUBMISSIONS times); on_batch_failure=sync sends them synchronously instead. A CANCELLED
+    job (someone meant it) fails the run unless on_batch_failure=sync."""
+    s = ctx.settings
+    detail = job.error.message if job.error else "no detail given"
+    failure = BatchJobFailedError(
+        f"batch job {submission.job_name} ended {state}: {detail}",
+        job_name=submission.job_name,
+        state=state,
+    )
+    if state == "JOB_STATE_CANCELLED" and s.on_batch_failure != "sync":
+        raise failure
+    answered = [] if submission.transport == "files" else batch.answered(job, submission.keys)
+    for outcome in answered:
+        _record(manifest, outcome)
+    if submission.transport == "files":
+        filebatch.delete_files(client, submission.uploaded_files)
+    submission.collected = True
+    ctx.save(manifest)
+    missing = [k for k in submission.keys if k not in manifest.outcomes]
+    how = "synchronously (on_batch_failure=sync)" if s.on_batch_failure == "sync" else "in the next wave"
+    ctx.progress.note(f"{failure}; {len(answered)} answered, sending its {len(missing)} other(s) {how}")
+    if s.on_batch_failure != "sync" and any(
+        _failures(manifest)[k] > MAX_BATCH_RESUBMISSIONS for k in missing
+    ):
+        raise failure
 
 
 # Answers cut short: the retry gets more room and less thinking, once even when max_request_attempts is 1.
@@ -488,5 +640,7 @@ def _answered_before(manifest: RunManifest, answers: RequestLedger, key: str) ->
 
 
 def stage_infer(ctx: RunContext, client: GeminiClient | None) -> RunManifest:
+    """Submit the first wave, then collect and submit wave after wave until every request has its
+    outcome."""
     submit_batches(ctx, client)
     return collect_batches(ctx, client)

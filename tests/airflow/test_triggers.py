@@ -26,6 +26,7 @@ def test_serialization() -> None:
         "gemini_conn_id": "gemini_x",
         "polling": {"first_s": 3, "every_s": 5, "max_s": 60},
         "timeout_seconds": 120,
+        "until": "all",
     }
     json.dumps(kwargs)  # stored in the metadata DB: plain JSON, no client, no secret
     rebuilt = GeminiBatchTrigger(**kwargs)
@@ -74,6 +75,16 @@ def test_run_waits_until_every_job_succeeded(services, gemini_conn) -> None:  # 
     event = first_event(GeminiBatchTrigger(job_names=names, gemini_conn_id=gemini_conn, polling=FAST))
     assert event["status"] == "success", event
     assert event["states"] == dict.fromkeys(names, "JOB_STATE_SUCCEEDED")
+
+
+def test_until_any_fires_when_one_job_has_ended(services, gemini_conn) -> None:  # noqa: ANN001
+    (done,) = submit(services)
+    assert first_event(GeminiBatchTrigger(job_names=[done], gemini_conn_id=gemini_conn, polling=FAST))
+    (running,) = submit(services)  # still pending when the trigger first looks
+    event = first_event(
+        GeminiBatchTrigger(job_names=[done, running], gemini_conn_id=gemini_conn, polling=FAST, until="any")
+    )
+    assert event["status"] == "success" and event["states"][done] == "JOB_STATE_SUCCEEDED"
 
 
 def test_unknown_job_is_an_error_event_not_a_crash(services, gemini_conn) -> None:  # noqa: ANN001

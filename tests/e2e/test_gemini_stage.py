@@ -134,9 +134,11 @@ def test_terminal_batch_state_fails_loudly_and_a_retry_resubmits(loaded, monkeyp
         with pytest.raises(BatchJobFailedError, match=state):
             run_job(_settings(source, dest), DT, store=store)
         assert read_table(store, S3Location.parse(dest), "runs").num_rows == 0  # nothing committed
+        # the dead job was sent again twice (MAX_BATCH_RESUBMISSIONS) before the run gave up
+        assert emulator.stats()["batch_jobs_created"] == 3
         emulator.set_faults({})
         summary = run_job(_settings(source, dest), DT, store=store)
-        assert emulator.stats()["batch_jobs_created"] == 2  # the dead job is replaced, once
+        assert emulator.stats()["batch_jobs_created"] == 4  # the rerun replaces the dead job, once
     assert summary.items_ok == len(FILES)
 
 
