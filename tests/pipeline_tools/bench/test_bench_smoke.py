@@ -19,7 +19,7 @@ def test_bench_runs_on_a_tiny_source(tmp_path):
     doc = json.loads(out.read_text())
     assert code == (1 if doc["failed"] else 0)
     metrics = {r["metric"]: r for r in doc["rows"]}
-    assert {"prepare A (exact) / decode floor", "decode floor / prepare B (fast)", "tokens/media-h A / naive",
+    assert {"prepare A (exact) / decode floor", "probe + profile + prepare A / decode floor", "decode floor / prepare B (fast)", "tokens/media-h A / naive",
             "USD/media-h B (Batch) / naive (standard)", "peak RSS preparing the big source"} <= set(metrics)  # fmt: skip
     assert not any(m.startswith("estimate") for m in metrics)
     assert all(r["measured"] > 0 for r in doc["rows"])
