@@ -18,6 +18,8 @@ from pipeline.plan.answer_size import AnswerSizeModel
 from pipeline.plan.budget import check_budget
 from pipeline.plan.chunk_plan import plan_for_run
 from pipeline.plan.history import answer_size_model
+from pipeline.plan.subtitles import subtitle_cues
+from pipeline.prepare.version import PREPARATION_VERSION
 from pipeline.run.context import RunContext
 from pipeline.run.models_check import ensure_models_served
 from pipeline.run.state import AnswerLedgerEntry, ItemState, RunManifest
@@ -34,6 +36,7 @@ def settings_fingerprint(ctx: RunContext) -> str:
         "overlap_seconds": s.overlap_seconds,
         "model": s.model,
         "task_version": ctx.task.version,
+        "preparation": PREPARATION_VERSION,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -67,7 +70,8 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str], sizes: An
         return
     s = ctx.settings
     try:
-        item.plan = plan_for_run(item.source.uri, result, s, ctx.task, sizes)
+        cues = subtitle_cues(item, path, ctx.task)
+        item.plan = plan_for_run(item.source.uri, result, s, ctx.task, sizes, cues)
     except MediaError as exc:
         item.fail("plan", exc.reason, str(exc))
         return
