@@ -14,8 +14,8 @@ from pipeline.errors import CorruptMediaError, MediaError, UnsupportedMediaError
 from pipeline.media.colour import bit_depth
 from pipeline.media.ffmpeg import Failure, FFmpeg, default_ffmpeg
 from pipeline.media.sniff import SNIFF_BYTES, looks_like_text, sniff
-from pipeline.media.subtitles import is_text_subtitle
 from pipeline.media.still import MAX_IMAGE_PIXELS, StillInfo, read_still
+from pipeline.media.subtitles import is_text_subtitle
 from pipeline.models import MediaType, ProbeResult, StreamInfo
 
 MAX_VIDEO_PIXELS = 40_000_000  # 8K is 33 MP; anything bigger per frame is not worth decoding
