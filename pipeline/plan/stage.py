@@ -19,7 +19,7 @@ from pipeline.plan.budget import check_budget
 from pipeline.plan.chunk_plan import plan_for_run
 from pipeline.plan.history import answer_size_model
 from pipeline.plan.subtitles import subtitle_cues
-from pipeline.prepare.version import PREPARATION_VERSION
+from pipeline.prepare import version as preparation
 from pipeline.run.context import RunContext
 from pipeline.run.models_check import ensure_models_served
 from pipeline.run.state import AnswerLedgerEntry, ItemState, RunManifest
@@ -36,7 +36,7 @@ def settings_fingerprint(ctx: RunContext) -> str:
         "overlap_seconds": s.overlap_seconds,
         "model": s.model,
         "task_version": ctx.task.version,
-        "preparation": PREPARATION_VERSION,
+        "preparation": preparation.PREPARATION_VERSION,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -96,13 +96,13 @@ class RunContext:
     def answer_ledger(self, sha256: str) -> S3Location:
         """Answers are reused for the same content, task version, preparation version and models (a
         video's sound may have been asked of its own model)."""
-        from pipeline.prepare.version import PREPARATION_VERSION
+        from pipeline.prepare import version as preparation
 
         models = self.settings.model
         audio_model = self.settings.prepare_settings(self.task).audio_model
         if audio_model and audio_model != models:
             models += f"+{audio_model}"
-        version = f"{self.task.version}.prep{PREPARATION_VERSION}"
+        version = f"{self.task.version}.prep{preparation.PREPARATION_VERSION}"
         return self.layout.answer_ledger(models, version, sha256)
 
     # manifest -----------------------------------------------------------------------------------
