@@ -431,4 +431,5 @@ def _decide(data: dict[str, Any], path: Path, name: str, source: str | None) -> 
 def _default_first(streams: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The track a player picks: the one flagged default, else the first (None when there is none)."""
     flagged = [s for s in streams if (s.get("disposition") or {}).get("default")]
-    return (flagged or streams or [None])[0]
+    chosen = flagged or streams
+    return chosen[0] if chosen else None
