@@ -30,14 +30,16 @@ log = logging.getLogger("pipeline.run")
 def settings_fingerprint(ctx: RunContext) -> str:
     """What decides the prepared bytes and the request: equal fingerprints give equal chunks."""
     s = ctx.settings
-    doc = {
+    doc: dict[str, object] = {
         "prepare": ctx.settings.prepare_settings(ctx.task).model_dump(),
         "max_chunk_seconds": s.max_chunk_seconds,
         "overlap_seconds": s.overlap_seconds,
         "model": s.model,
         "task_version": ctx.task.version,
-        "preparation": preparation.PREPARATION_VERSION,
     }
+    # version 1 is the code before preparation was versioned: its fingerprints stay as they were
+    if preparation.PREPARATION_VERSION > 1:
+        doc["preparation"] = preparation.PREPARATION_VERSION
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
