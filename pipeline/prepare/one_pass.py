@@ -6,7 +6,9 @@ off (settings.audio_model), into an Ogg/Opus file per chunk written by the same 
 Pillow (pipeline.media.still: EXIF orientation applied, resized, re-encoded as a metadata-free JPEG), or
 ffmpeg's first frame for what Pillow cannot read (a HEIF image sequence). A moving animation (GIF, APNG,
 animated WebP): Pillow's frames, with their times, through the same one ffmpeg pass as a video. Every output is
-ffprobed afterwards, so a PreparedChunk carries what the file really holds.
+ffprobed afterwards, so a PreparedChunk carries what the file really holds. A text subtitle track, where
+the task asks for it, is read in one extra pass (demux only) and cut per planned chunk
+(pipeline.media.subtitles), onto the chunk record.
 """
 
 from __future__ import annotations
