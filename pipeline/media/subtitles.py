@@ -1,7 +1,8 @@
 """Embedded subtitle / caption tracks as text: read once with ffmpeg, cut per chunk.
 
-Text tracks (SRT/subrip, ASS/SSA, mov_text, WebVTT) are converted by ffmpeg to SRT on its stdout
-(-copyts: the cue times stay on the source's timeline) and parsed here; styling (ASS override tags,
+Text tracks (SRT/subrip, ASS/SSA, mov_text, WebVTT) are converted by ffmpeg to SRT on its stdout and
+parsed here, on the timeline the chunks are cut on (ffmpeg starts both at the container's start time, so
+a TS whose clock starts at 1.4 s has its cues where its chunks put them); styling (ASS override tags,
 <i>/<font> markup) is dropped, the words stay. Bitmap tracks (PGS, DVD, DVB subtitles) are pictures of
 text: counted (ProbeResult.tracks('subtitle')), never read, with a note saying so.
 
@@ -23,7 +24,8 @@ TEXT_CODECS = frozenset({"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "t
 BITMAP_CODECS = frozenset({"hdmv_pgs_subtitle", "dvd_subtitle", "dvb_subtitle", "xsub", "dvb_teletext"})
 HEADER = "Subtitles for this chunk (times in s from the start of the source):"
 # A subtitle track is text, a few KB per hour: reading it means demuxing the file once, no decoding.
-EXTRACT_TIMEOUT_S = 120.0
+EXTRACT_MIN_TIMEOUT_S = 120.0
+EXTRACT_TIMEOUT_PER_SOURCE_SECOND = 0.25
 _EXTRACT = Failure(
     reason="subtitles_unreadable",
     timeout_reason="subtitles_timeout",
@@ -90,11 +92,11 @@ def extract_cues(
     path = Path(path).resolve()  # absolute: a name starting with '-' can never look like an option
     runner = runner or default_ffmpeg()
     done = runner.run(
-        [Input.file(path, "-copyts")],
+        [Input.file(path)],
         ["-map", f"0:{probe.subtitle_stream}", "-c:s", "srt", "-f", "srt", "pipe:1"],
         name=source or path.name,
         failure=_EXTRACT,
-        timeout=EXTRACT_TIMEOUT_S,
+        timeout=max(EXTRACT_MIN_TIMEOUT_S, (probe.duration_s or 0.0) * EXTRACT_TIMEOUT_PER_SOURCE_SECOND),
         source=source,
     )
     return parse_srt(done.stdout.decode("utf-8", "replace"))
