@@ -45,6 +45,7 @@ class StreamInfo(BaseModel):
     channels: int | None = None
     sample_rate: int | None = None
     attached_pic: bool = False
+    default: bool = False  # disposition default: the track a player picks (audio, subtitles)
     rotation: int = 0
     avg_frame_rate: float | None = None
     pix_fmt: str | None = None
@@ -87,6 +88,13 @@ class ProbeResult(BaseModel):
     # A stream that starts between keyframes (a TS cut mid-GOP): its first picture, on the source's
     # timeline; the picture is black before it, the sound is kept from 0 s. None: a picture from 0 s.
     picture_start_s: float | None = None
+    # The text subtitle track (SRT, ASS/SSA, mov_text, WebVTT) sent as context where the task asks for
+    # it (pipeline.media.subtitles): the default one, else the first; None when there is none.
+    subtitle_stream: int | None = None
+
+    def tracks(self, codec_type: str) -> int:
+        """How many tracks of this kind ('audio', 'subtitle') the source has."""
+        return sum(1 for s in self.streams if s.codec_type == codec_type and not s.attached_pic)
 
     def video_info(self) -> StreamInfo | None:
         """The chosen video stream's StreamInfo (None for audio, or when it was not listed)."""
@@ -197,6 +205,9 @@ class PreparedChunk(BaseModel):
     height: int | None = None
     has_audio: bool = False
     track: Track = Track.ALL
+    # The subtitle text part sent with this chunk (cues overlapping it, times on the source's timeline),
+    # None when there is none or the task does not ask for it (pipeline.media.subtitles).
+    subtitles: str | None = None
 
 
 class Usage(TokenCount):

@@ -315,8 +315,13 @@ def pinned_task() -> Iterator[Any]:
     yield dataclasses.replace(DESCRIBE, version="pinned-1")
 
 
-def test_fingerprints_of_existing_runs_do_not_move(pinned_task: Any) -> None:
-    """Computed before PrepareSettings lost its defaults: equal settings still give equal chunks."""
+def test_fingerprints_of_existing_runs_do_not_move(pinned_task: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Computed before PrepareSettings lost its defaults: equal settings still give equal chunks (with the
+    preparation code of then, version 1; a later version moves every fingerprint, on purpose)."""
+    from pipeline.prepare import version as preparation
+
+    current = preparation.PREPARATION_VERSION
+    monkeypatch.setattr(preparation, "PREPARATION_VERSION", 1)
 
     def fingerprint(settings: Settings, task: Any = pinned_task) -> str:
         return settings_fingerprint(cast(Any, SimpleNamespace(settings=settings, task=task)))
@@ -329,3 +334,5 @@ def test_fingerprints_of_existing_runs_do_not_move(pinned_task: Any) -> None:
     assert fingerprint(Settings(model=model), visual) == "f6219f372745af1b"
     changed = Settings(model=model, audio_model="none", video_fps=2, static_video_fps=None)
     assert fingerprint(changed) == "378eebc9eb9ecc75"
+    monkeypatch.setattr(preparation, "PREPARATION_VERSION", current)
+    assert fingerprint(Settings(model=model)) != "aa1045a176e7fa8b"  # prepared again, asked again

@@ -41,6 +41,8 @@ def media_row(manifest: RunManifest, item: ItemState, cost_usd: Decimal) -> Row:
         "decoder": probe.decoder if probe else None,
         "animation": probe.animation if probe else None,
         "dynamic_range": _dynamic_range(item),
+        "audio_tracks": probe.tracks("audio") if probe else None,
+        "subtitle_tracks": probe.tracks("subtitle") if probe else None,
     }
 
 

@@ -39,6 +39,8 @@ class ChunkRequest:
     # A pre-signed GET URL of the staged chunk, for models that fetch media themselves; `data` is then
     # empty (never read from staging). A credential: repr leaves it out, logs go through redaction.
     url: str | None = field(default=None, repr=False)
+    # The chunk's subtitle text part (PreparedChunk.subtitles), "" when there is none.
+    subtitles: str = ""
 
     @property
     def chunk_end_s(self) -> float:
@@ -85,9 +87,11 @@ def contents(
     prompt_cached: bool = False,
     file_uri: str | None = None,
 ) -> list[types.Content]:
-    """The media part, then the task's prompt unless the prompt comes from a context cache, then what the
-    model must know about a split video's track (pipeline.tasks.TRACK_NOTES)."""
-    parts = [media_part(request, model, file_uri)]
+    """The chunk's subtitles (a text part, where the source has a text subtitle track and the task asks
+    for it), the media part, then the task's prompt unless the prompt comes from a context cache, then
+    what the model must know about a split video's track (pipeline.tasks.TRACK_NOTES)."""
+    parts = [types.Part.from_text(text=request.subtitles)] if request.subtitles else []
+    parts.append(media_part(request, model, file_uri))
     note = TRACK_NOTES[request.track]
     if not prompt_cached:
         parts.append(types.Part.from_text(text=task.prompt + note))

@@ -100,6 +100,7 @@ def load_request(
         track=chunk.track,
         media_resolution=fact.media_resolution or ctx.settings.media_resolution,
         url=url,
+        subtitles=chunk.subtitles or "",
     )
 
 

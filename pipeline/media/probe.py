@@ -15,6 +15,7 @@ from pipeline.media.colour import bit_depth
 from pipeline.media.ffmpeg import Failure, FFmpeg, default_ffmpeg
 from pipeline.media.sniff import SNIFF_BYTES, looks_like_text, sniff
 from pipeline.media.still import MAX_IMAGE_PIXELS, StillInfo, read_still
+from pipeline.media.subtitles import is_text_subtitle
 from pipeline.models import MediaType, ProbeResult, StreamInfo
 
 MAX_VIDEO_PIXELS = 40_000_000  # 8K is 33 MP; anything bigger per frame is not worth decoding
@@ -145,6 +146,7 @@ def _stream_info(s: dict[str, Any]) -> StreamInfo:
         channels=s.get("channels"),
         sample_rate=int(s["sample_rate"]) if str(s.get("sample_rate", "")).isdigit() else None,
         attached_pic=bool((s.get("disposition") or {}).get("attached_pic")),
+        default=bool((s.get("disposition") or {}).get("default")),
         rotation=_rotation(s) if s.get("codec_type") == "video" else 0,
         avg_frame_rate=_rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate")),
         pix_fmt=s.get("pix_fmt"),
@@ -328,7 +330,10 @@ def _decide(data: dict[str, Any], path: Path, name: str, source: str | None) -> 
     streams = [_stream_info(s) for s in raw_streams]
     format_name = str(fmt.get("format_name") or "unknown")
 
-    audio_raw = next((s for s in raw_streams if s.get("codec_type") == "audio" and s.get("codec_name")), None)
+    audio_raw = _default_first(
+        [s for s in raw_streams if s.get("codec_type") == "audio" and s.get("codec_name")]
+    )
+    subtitle_raw = _default_first([s for s in raw_streams if is_text_subtitle(s.get("codec_name"))])
     video_raw = next(
         (s for s in raw_streams if s.get("codec_type") == "video" and not _is_cover_art(s, audio_raw)),
         None,
@@ -417,4 +422,14 @@ def _decide(data: dict[str, Any], path: Path, name: str, source: str | None) -> 
         else None,
         rotation=rotation,
         streams=streams,
+        subtitle_stream=int(subtitle_raw["index"])
+        if subtitle_raw is not None and media_type is not MediaType.IMAGE
+        else None,
     )
+
+
+def _default_first(streams: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The track a player picks: the one flagged default, else the first (None when there is none)."""
+    flagged = [s for s in streams if (s.get("disposition") or {}).get("default")]
+    chosen = flagged or streams
+    return chosen[0] if chosen else None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from pipeline.account import plan_cost
 from pipeline.catalog import model_limits, token_rules, transport_limits
 from pipeline.errors import ConfigError
+from pipeline.media.subtitles import Cue, chunk_context
 from pipeline.models import (
     ChunkSpec,
     MediaPlan,
@@ -176,13 +177,15 @@ def plan_media(
     task: Task,
     max_output_tokens: int | None = None,
     answer_sizes: AnswerSizeModel | None = None,
+    subtitles: list[Cue] | None = None,
 ) -> MediaPlan:
     """Chunks, downscale settings and token estimate for one source (cost is filled by the cost stage).
 
     `plan.settings` are the settings this source really gets (source_settings): send its chunks with
     `plan.settings.video_fps`; `plan.settings.audio_model` is set only where the video's sound goes to
     its own model, which is where that is estimated cheaper. Answer and thought tokens come from
-    `answer_sizes` (earlier runs of the task, or its prior). Raises ConfigError for settings the model
+    `answer_sizes` (earlier runs of the task, or its prior). `subtitles`: the cues of the source's text
+    subtitle track, sent with each chunk's picture (or whole) request and counted as its text. Raises ConfigError for settings the model
     cannot take."""
     limit = model_limits(model).output_token_limit
     if max_output_tokens is not None and max_output_tokens > limit:
@@ -191,7 +194,7 @@ def plan_media(
             "(pipeline/catalog/models.json); lower it"
         )
     sizes = answer_sizes or AnswerSizeModel(prior=task.answer_prior)
-    shape = _Shape(task, max_output_tokens, sizes)
+    shape = _Shape(task, max_output_tokens, sizes, tuple(subtitles or ()))
     settings = source_settings(probe, settings, model)
     rules = token_rules(model)
     split = settings.audio_model is not None
@@ -252,6 +255,7 @@ class _Shape:
     task: Task
     max_output_tokens: int | None
     sizes: AnswerSizeModel
+    subtitles: tuple[Cue, ...] = ()
 
     def add_answer(self, estimate: TokenEstimate, model: str, kind: RequestKind, seconds: float) -> None:
         generation = self.task.generation_for(model, self.max_output_tokens, sound=kind == "sound")
@@ -284,12 +288,14 @@ def estimate_requests(
     rules = token_rules(model)
     audio_model = settings.audio_model
     track = Track.PICTURE if audio_model else Track.ALL
-    text = rules.text_tokens(track_prompt(shape.task.prompt, track))
+    prompt = track_prompt(shape.task.prompt, track)
     estimate = TokenEstimate()
     sound = TokenEstimate() if audio_model else None
     for chunk in chunks:
         part = _chunk_estimate(chunk.duration_s, probe, settings, model)
-        estimate.text += text
+        # The service counts a request's text parts joined: the chunk's subtitles and the prompt as one.
+        context = chunk_context(list(shape.subtitles), chunk.start_s, chunk.end_s)
+        estimate.text += rules.text_tokens(context + prompt)
         estimate.video += part.video
         shape.add_answer(estimate, model, request_kind_of(probe, track), chunk.duration_s)
         if sound is None or audio_model is None:
@@ -308,6 +314,7 @@ def plan_for_run(
     settings: Settings,
     task: Task,
     answer_sizes: AnswerSizeModel | None = None,
+    subtitles: list[Cue] | None = None,
 ) -> MediaPlan:
     """plan_media with a run's settings and task: the one place they are turned into planning limits."""
     return plan_media(
@@ -320,4 +327,5 @@ def plan_for_run(
         task=task,
         max_output_tokens=settings.max_output_tokens,
         answer_sizes=answer_sizes,
+        subtitles=subtitles,
     )

@@ -18,6 +18,8 @@ from pipeline.plan.answer_size import AnswerSizeModel
 from pipeline.plan.budget import check_budget
 from pipeline.plan.chunk_plan import plan_for_run
 from pipeline.plan.history import answer_size_model
+from pipeline.plan.subtitles import subtitle_cues
+from pipeline.prepare import version as preparation
 from pipeline.run.context import RunContext
 from pipeline.run.models_check import ensure_models_served
 from pipeline.run.state import AnswerLedgerEntry, ItemState, RunManifest
@@ -28,13 +30,16 @@ log = logging.getLogger("pipeline.run")
 def settings_fingerprint(ctx: RunContext) -> str:
     """What decides the prepared bytes and the request: equal fingerprints give equal chunks."""
     s = ctx.settings
-    doc = {
+    doc: dict[str, object] = {
         "prepare": ctx.settings.prepare_settings(ctx.task).model_dump(),
         "max_chunk_seconds": s.max_chunk_seconds,
         "overlap_seconds": s.overlap_seconds,
         "model": s.model,
         "task_version": ctx.task.version,
     }
+    # version 1 is the code before preparation was versioned: its fingerprints stay as they were
+    if preparation.PREPARATION_VERSION > 1:
+        doc["preparation"] = preparation.PREPARATION_VERSION
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -67,7 +72,8 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str], sizes: An
         return
     s = ctx.settings
     try:
-        item.plan = plan_for_run(item.source.uri, result, s, ctx.task, sizes)
+        cues = subtitle_cues(item, path, ctx.task)
+        item.plan = plan_for_run(item.source.uri, result, s, ctx.task, sizes, cues)
     except MediaError as exc:
         item.fail("plan", exc.reason, str(exc))
         return

@@ -6,7 +6,9 @@ off (settings.audio_model), into an Ogg/Opus file per chunk written by the same 
 Pillow (pipeline.media.still: EXIF orientation applied, resized, re-encoded as a metadata-free JPEG), or
 ffmpeg's first frame for what Pillow cannot read (a HEIF image sequence). A moving animation (GIF, APNG,
 animated WebP): Pillow's frames, with their times, through the same one ffmpeg pass as a video. Every output is
-ffprobed afterwards, so a PreparedChunk carries what the file really holds.
+ffprobed afterwards, so a PreparedChunk carries what the file really holds. A text subtitle track, where
+the task asks for it, is read in one extra pass (demux only) and cut per planned chunk
+(pipeline.media.subtitles), onto the chunk record.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pipeline.errors import CorruptMediaError, MediaError
 from pipeline.media.colour import to_sdr_filters
 from pipeline.media.ffmpeg import Failure, FFmpeg, Input, default_ffmpeg
 from pipeline.media.still import save_animation, save_jpeg
+from pipeline.media.subtitles import chunk_context, extract_cues
 from pipeline.models import (
     ChunkSpec,
     MediaPlan,
@@ -314,6 +317,19 @@ def _prepare_image(
     return [chunk]
 
 
+def _attach_subtitles(
+    runner: FFmpeg, src: Path, plan: MediaPlan, probe: ProbeResult, chunks: list[PreparedChunk]
+) -> None:
+    """The one extra pass (demux only) for a text subtitle track; a split video's sound request goes
+    without them (the picture request has them, and the estimate counts them there)."""
+    cues = extract_cues(src, probe, source=plan.source_uri, runner=runner)
+    spans = {c.index: c for c in plan.chunks}
+    for chunk in chunks:
+        span = spans.get(chunk.index)
+        if span is not None and chunk.track is not Track.SOUND:
+            chunk.subtitles = chunk_context(cues, span.start_s, span.end_s) or None
+
+
 def prepare_media(
     src: str | Path,
     plan: MediaPlan,
@@ -321,8 +337,12 @@ def prepare_media(
     out_dir: str | Path,
     *,
     runner: FFmpeg | None = None,
+    subtitles: bool = False,
 ) -> list[PreparedChunk]:
-    """Write every planned chunk of `src` into `out_dir` (chunk_000.mp4 / .ogg / .jpg ...).
+    """Write every planned chunk of `src` into `out_dir` (chunk_000.mp4 / .ogg / .jpg ...). With
+    `subtitles` (the task asks for them), each picture (or whole) chunk of a source with a text subtitle
+    track carries the cues that overlap its planned span (PreparedChunk.subtitles), as the estimate
+    counted them.
 
     Raises CorruptMediaError (ffmpeg or Pillow cannot convert it, naming the file and ffmpeg's last
     stderr lines) or MediaError; ConfigError without ffmpeg."""
@@ -337,7 +357,10 @@ def prepare_media(
         if plan.media_type is MediaType.VIDEO and probe.decoder == "pillow":
             return _prepare_animation(runner, src, plan, probe, out_dir, name)
         if plan.media_type in (MediaType.VIDEO, MediaType.AUDIO):
-            return _prepare_av(runner, src, plan, probe, out_dir, name)
+            chunks = _prepare_av(runner, src, plan, probe, out_dir, name)
+            if subtitles and probe.subtitle_stream is not None:
+                _attach_subtitles(runner, src, plan, probe, chunks)
+            return chunks
     except MediaError as exc:
         exc.source = exc.source or plan.source_uri
         raise

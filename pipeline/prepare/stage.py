@@ -25,7 +25,7 @@ def prepare_item(ctx: RunContext, item: ItemState) -> None:
     path, _ = ctx.local_source(item)
     out_dir = ctx.scratch / "chunks" / item.source.sha256[:16]
     try:
-        chunks = prepare_media(path, item.plan, item.probe, out_dir)
+        chunks = prepare_media(path, item.plan, item.probe, out_dir, subtitles=ctx.task.subtitles)
     except MediaError as exc:
         item.fail("prepare", exc.reason, str(exc))
         return

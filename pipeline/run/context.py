@@ -94,13 +94,16 @@ class RunContext:
         return self.layout.chunks(item.source.sha256, item.fingerprint)
 
     def answer_ledger(self, sha256: str) -> S3Location:
-        """Answers are reused for the same content, task version and models (a video's sound may have
-        been asked of its own model)."""
+        """Answers are reused for the same content, task version, preparation version and models (a
+        video's sound may have been asked of its own model)."""
+        from pipeline.prepare import version as preparation
+
         models = self.settings.model
         audio_model = self.settings.prepare_settings(self.task).audio_model
         if audio_model and audio_model != models:
             models += f"+{audio_model}"
-        return self.layout.answer_ledger(models, self.task.version, sha256)
+        version = f"{self.task.version}.prep{preparation.PREPARATION_VERSION}"
+        return self.layout.answer_ledger(models, version, sha256)
 
     # manifest -----------------------------------------------------------------------------------
     def new_manifest(self) -> RunManifest:

@@ -12,14 +12,14 @@ Version history: 1 walking skeleton; 2 media.reason, requests.reask_of, runs.ite
 requests_reasked / failure_share / validation_success; 3 requests.model_version / billed_model /
 thinking_level / answered_at, media.estimated_cost_upper_usd, runs.estimated_cost_upper_usd /
 thought_tokens / routed_requests / routed / latency / warnings / estimate_basis; 4 media.decoder /
-animation; 5 media.decodable_duration_s; 6 media.dynamic_range.
+animation; 5 media.decodable_duration_s; 6 media.dynamic_range; 7 media.audio_tracks / subtitle_tracks.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 MONEY = pa.decimal128(18, 9)  # USD, exact to the nano-dollar: sums add up exactly in every engine
 TS = pa.timestamp("us", tz="UTC")
 STR = pa.string()
@@ -68,6 +68,8 @@ MEDIA = _schema(
         pa.field("animation", STR),
         pa.field("decodable_duration_s", pa.float64()),
         pa.field("dynamic_range", STR),
+        pa.field("audio_tracks", pa.int16()),
+        pa.field("subtitle_tracks", pa.int16()),
     ],
 )
 

@@ -61,6 +61,9 @@ class Task:
     prompt: str
     response_model: type[BaseModel]
     uses_audio: bool = True  # False: prepared chunks carry no audio track (not paid for)
+    # True: a source's text subtitle track (SRT, ASS, mov_text, WebVTT) goes with each chunk as a text
+    # part of the cues that overlap it (pipeline.media.subtitles), counted in the estimate.
+    subtitles: bool = False
     # How much the model should think: MINIMAL, LOW, MEDIUM, HIGH, XHIGH (rounded up to what a model
     # accepts; a thinking_budget on 2.5 models) or DEFAULT (send nothing: the model's own default).
     thinking: str = "LOW"
@@ -150,6 +153,8 @@ DESCRIBE = Task(
     # thinking (Flash-Lite's own default) for the sound request.
     thinking="LOW",
     sound_thinking="MINIMAL",
+    # What is said on screen is cheap context for the description (~4 characters a token).
+    subtitles=True,
     # Loudness and the spoken language need no big model: a video's sound goes to Flash-Lite where the
     # cost rule finds it cheaper (pipeline.plan.chunk_plan); one rate of $0.30/M against the run model's.
     prepare_defaults={"audio_model": "gemini-3.5-flash-lite"},

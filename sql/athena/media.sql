@@ -1,4 +1,4 @@
--- media: generated from pipeline/tables/schemas.py (schema_version 6).
+-- media: generated from pipeline/tables/schemas.py (schema_version 7).
 -- Replace s3://YOUR-BUCKET/YOUR-PREFIX with the pipeline's --dest, and the projection range start.
 CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.media (
   `run_id` string,
@@ -23,7 +23,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.media (
   `decoder` string,
   `animation` string,
   `decodable_duration_s` double,
-  `dynamic_range` string
+  `dynamic_range` string,
+  `audio_tracks` smallint,
+  `subtitle_tracks` smallint
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET

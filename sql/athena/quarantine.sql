@@ -1,4 +1,4 @@
--- quarantine: generated from pipeline/tables/schemas.py (schema_version 6).
+-- quarantine: generated from pipeline/tables/schemas.py (schema_version 7).
 -- Replace s3://YOUR-BUCKET/YOUR-PREFIX with the pipeline's --dest, and the projection range start.
 CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.quarantine (
   `run_id` string,

@@ -1,4 +1,4 @@
--- requests: generated from pipeline/tables/schemas.py (schema_version 6).
+-- requests: generated from pipeline/tables/schemas.py (schema_version 7).
 -- Replace s3://YOUR-BUCKET/YOUR-PREFIX with the pipeline's --dest, and the projection range start.
 CREATE EXTERNAL TABLE IF NOT EXISTS media_pipeline.requests (
   `run_id` string,
