@@ -172,6 +172,7 @@ def _plan_one(src: str, workdir: Path, *, history: bool = False) -> tuple[Any, A
     from pipeline.account import plan_cost, tier_for_mode
     from pipeline.catalog import utc_today
     from pipeline.media import probe, verify_decodable
+    from pipeline.media.subtitles import extract_cues
     from pipeline.plan import AnswerSizeModel, plan_for_run
     from pipeline.tasks import get_task
 
@@ -181,7 +182,9 @@ def _plan_one(src: str, workdir: Path, *, history: bool = False) -> tuple[Any, A
         result = verify_decodable(path, probe(path, source=uri), source=uri)
         task = get_task(settings.task)
         sizes = _answer_sizes(settings, task) if history else AnswerSizeModel(prior=task.answer_prior)
-        plan = plan_for_run(uri, result, settings, task, sizes)
+        # The subtitles the task sends are counted here as in a run (a text track, read without decoding).
+        cues = extract_cues(path, result, source=uri) if task.subtitles else []
+        plan = plan_for_run(uri, result, settings, task, sizes, cues)
     except (MediaError, ConfigError) as exc:
         _fail(str(exc), 2)
     except PipelineError as exc:  # the S3 object could not be read (access, network): said in one line
@@ -261,11 +264,12 @@ def prepare(
 ) -> None:
     """Write the prepared chunks and plan.json for one source."""
     from pipeline.prepare import prepare_media
+    from pipeline.tasks import get_task
 
     out.mkdir(parents=True, exist_ok=True)
     settings, result, media_plan, path = _plan_one(src, out)
     try:
-        chunks = prepare_media(path, media_plan, result, out)
+        chunks = prepare_media(path, media_plan, result, out, subtitles=get_task(settings.task).subtitles)
     except MediaError as exc:
         _fail(str(exc), 2)
     doc = {

@@ -105,3 +105,28 @@ def test_plan_names_the_problem_for_a_broken_file() -> None:
     result = _cli("plan", str(FIXTURE_MEDIA / "x_truncated_100000B.mp4"))
     assert result.returncode == 2
     assert "x_truncated_100000B.mp4" in result.stdout and "truncated" in result.stdout
+
+
+def test_plan_and_prepare_count_and_carry_the_subtitles(tmp_path: Path) -> None:
+    """`plan SRC` estimates what a run would send: with describe, the subtitle text is part of it; and
+    `prepare SRC` writes it onto the chunks, on the source's timeline."""
+    from tests.track_files import two_sounds_and_subtitles
+
+    src = two_sounds_and_subtitles(tmp_path / "subs.mkv")
+    bare = tmp_path / "bare.mkv"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(src), "-map", "0", "-sn", "-c", "copy", str(bare)],
+        check=True,
+    )
+
+    def text_tokens(path: Path) -> int:
+        result = _cli("plan", str(path), "--json")
+        assert result.returncode == 0, result.stderr
+        return int(json.loads(result.stdout)["plan"]["total_estimate"]["text"])
+
+    assert text_tokens(src) > text_tokens(bare)
+    out = tmp_path / "prepared"
+    result = _cli("prepare", str(src), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    texts = [c.get("subtitles") or "" for c in json.loads((out / "plan.json").read_text())["chunks"]]
+    assert any("Crossing cue" in t for t in texts)
