@@ -4,11 +4,27 @@ send the same requests finds the job already paid for and re-attaches to it.
 
 Creating a job is not idempotent, so an *intent* record (with the job's deterministic display name) is
 written before `create`; a crash between the two is healed by finding that display name in
-`batches.list`."""
+`batches.list`.
+
+Overlapping runs of one date (a scheduled and a manual run, two backfills started together) compute the
+same groups, so they meet at the same record, and S3 decides between them (`BatchLedger.claim`):
+- the intent is created with `If-None-Match: *`: one run wins and creates the job; the other re-reads;
+- a run that finds a record with a job that can still deliver re-attaches to it (it pays nothing);
+- a run that finds another run's intent with no job yet waits, polling the record every
+  `INTENT_POLL_S` with a progress note now and then, until the job name appears (then re-attaches);
+- an intent older than `INTENT_STALE_S` with no job, whose display name `batches.list` does not know, was
+  abandoned by a crashed run: it is taken over with `If-Match` on the ETag read, so of two runs that
+  both find it abandoned only one takes it over (the same for replacing a job that ended FAILED/EXPIRED).
+  The wait is bounded by that age; an intent of this same run (an earlier try of the task) is taken over
+  at once.
+
+The request ledger's claims do the same for sync requests (see `RequestLedger`)."""
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
@@ -27,8 +43,15 @@ class EarlierJob(BaseModel):
     seen_at: datetime
 
 
+# An intent with no job this old was abandoned by a crashed run (a live run creates its job well within it).
+INTENT_STALE_S = 900.0
+INTENT_POLL_S = 1.0
+WAIT_NOTE_EVERY_S = 30.0
+
+
 class LedgerRecord(BaseModel):
     group: str
+    run_id: str | None = None  # the run that wrote the intent
     display_name: str
     keys: list[str]
     transport: str
@@ -57,6 +80,56 @@ class BatchLedger:
 
     def put(self, record: LedgerRecord) -> None:
         self.store.put_json(self._loc(record.group), record.model_dump(mode="json"))
+
+    def get_versioned(self, group: str) -> tuple[LedgerRecord | None, str | None]:
+        doc, etag = self.store.get_json_versioned(self._loc(group))
+        return (LedgerRecord.model_validate(doc) if doc else None), etag
+
+    def write_if(self, record: LedgerRecord, etag: str | None) -> str | None:
+        """Create (etag None: `If-None-Match`) or replace the version read (`If-Match`): the new ETag, or
+        None when another run wrote the record first."""
+        loc, doc = self._loc(record.group), record.model_dump(mode="json")
+        if etag is None:
+            return self.store.put_json_if_absent(loc, doc)
+        return self.store.put_json_if_match(loc, doc, etag)
+
+    def claim(
+        self,
+        client: GeminiClient,
+        group: str,
+        run_id: str,
+        intent: Callable[[LedgerRecord | None], LedgerRecord],
+        note: Callable[[str], None],
+    ) -> tuple[LedgerRecord, str | None, str | None]:
+        """(record, etag, job): `job` set means re-attach to it; None means this run won the intent
+        (`record` at `etag`, written by `intent(previous)`) and must create the job."""
+        waited_since = last_note = time.monotonic()
+        while True:
+            record, etag = self.get_versioned(group)
+            if record is not None:
+                job = self.reusable_job(client, record)
+                if job is not None:
+                    return record, etag, job
+                age = (datetime.now(UTC) - record.created_at).total_seconds()
+                live = record.job_name is None and record.run_id != run_id and age < INTENT_STALE_S
+                if live:  # another run is creating this job right now: wait for its name
+                    if time.monotonic() - last_note >= WAIT_NOTE_EVERY_S or last_note == waited_since:
+                        note(
+                            f"run {record.run_id} is creating batch job {record.display_name} for these "
+                            f"requests; waiting for it ({time.monotonic() - waited_since:.0f}s so far, "
+                            f"at most until its intent is {INTENT_STALE_S:.0f}s old)"
+                        )
+                        last_note = time.monotonic()
+                    time.sleep(INTENT_POLL_S)
+                    continue
+            mine = intent(record)
+            mine.run_id = run_id
+            won = self.write_if(mine, etag)
+            if won is not None:
+                if record is not None and record.job_name is None:
+                    note(f"took over batch intent {record.display_name}, abandoned by run {record.run_id}")
+                return mine, won, None
+            # another run wrote the record between our read and our write: read it again
 
     def reusable_job(self, client: GeminiClient, record: LedgerRecord) -> str | None:
         """The recorded job if it can still deliver results; None when a new job is needed."""
