@@ -151,14 +151,62 @@ def find_by_display_name(client: GeminiClient, display_name: str) -> str | None:
     return None
 
 
+# A sync claim this old belongs to a run that died (a live one answers or gives up well within it).
+CLAIM_STALE_S = 600.0
+CLAIM_POLL_S = 1.0
+
+
 class RequestLedger:
     """Sync answers already paid for, keyed by request key (content hash + settings fingerprint):
     `<dest>/_ledger/requests/<model>/<key>.json`. A run that crashed before commit and is started again
-    (under any run id) takes these instead of asking again."""
+    (under any run id) takes these instead of asking again.
+
+    Overlapping runs: before sending a request, a run claims it, one small object per request and
+    attempt, `<dest>/_ledger/claims/<model>/<key>-<attempt>.json`, written with `If-None-Match: *`. The
+    run that wins sends it; the other waits for the answer in this ledger (polling, at most
+    `CLAIM_STALE_S`) and takes it; a claim older than that is taken over with `If-Match`. Chosen per
+    request rather than per group of keys because two runs' pending sets differ (one already took
+    answers the other paid for), so no grouping both runs compute the same way would exist; the cost is
+    one extra conditional PUT per request sent (100,000 PUTs ~ $0.50 a night at S3's PUT price, done
+    just before the Gemini call, which takes seconds), and for a loser one GET plus its polling GETs.
+    Claims are left in place (tiny; expire them with a bucket lifecycle rule on `_ledger/claims/`)."""
 
     def __init__(self, store: S3Store, dest: S3Location, model: str) -> None:
         self.store = store
         self.root = S3Layout(dest).request_ledger(model)
+        self.claims = S3Layout(dest).request_claims(model)
+
+    def claim(self, key: str, attempt: int, run_id: str) -> bool:
+        """Whether this run may send `key`'s attempt now (it won or took over the claim)."""
+        loc = self.claims.join(f"{key}-{attempt}.json")
+        mine = {"run_id": run_id, "claimed_at": datetime.now(UTC).isoformat()}
+        if self.store.put_json_if_absent(loc, mine) is not None:
+            return True
+        doc, etag = self.store.get_json_versioned(loc)
+        if doc is None or etag is None:  # deleted in between: try once more
+            return self.store.put_json_if_absent(loc, mine) is not None
+        if doc.get("run_id") == run_id:  # an earlier try of this same run
+            return True
+        age = (datetime.now(UTC) - datetime.fromisoformat(str(doc["claimed_at"]))).total_seconds()
+        return age >= CLAIM_STALE_S and self.store.put_json_if_match(loc, mine, etag) is not None
+
+    def wait(
+        self, needed: dict[str, int], note: Callable[[str], None], timeout_s: float = CLAIM_STALE_S
+    ) -> dict[str, RequestOutcome]:
+        """The answers other runs are sending (key -> the attempt awaited), as they arrive in the ledger;
+        what has not arrived within `timeout_s` is left out (its claim is stale by then)."""
+        found: dict[str, RequestOutcome] = {}
+        deadline, last_note = time.monotonic() + timeout_s, 0.0
+        while len(found) < len(needed) and time.monotonic() < deadline:
+            for key, attempt in needed.items():
+                if key not in found and (outcome := self.get(key)) is not None and outcome.attempt >= attempt:
+                    found[key] = outcome
+            if len(found) < len(needed):
+                if time.monotonic() - last_note >= WAIT_NOTE_EVERY_S:
+                    note(f"waiting for {len(needed) - len(found)} answer(s) another run is receiving")
+                    last_note = time.monotonic()
+                time.sleep(CLAIM_POLL_S)
+        return found
 
     def get(self, key: str) -> RequestOutcome | None:
         doc = self.store.get_json_or_none(self.root.join(f"{key}.json"))

@@ -450,6 +450,14 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> 
         if any(model_of(manifest, k) == manifest.model for k in keys):
             _ensure_prompt_cache(ctx, manifest, client)
         last_save = time.monotonic()
+        others: dict[str, int] = {}  # key -> the attempt another run is sending
+
+        def claimed(key: str, others: dict[str, int] = others) -> bool:
+            attempt = manifest.outcomes[key].attempt + 1 if key in manifest.outcomes else 1
+            if answers.claim(key, attempt, ctx.run_id):
+                return True
+            others[key] = attempt
+            return False
 
         def arrived(outcome: RequestOutcome) -> None:
             nonlocal last_save
@@ -475,8 +483,14 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> 
                         _config(ctx, manifest, model, sound=sound, escalate=escalate),
                         thinking=_thinking(ctx, model, sound=sound, escalate=escalate),
                     )
-                    requests = (load_request(ctx, manifest, k) for k in batch_of)
+                    requests = (load_request(ctx, manifest, k) for k in batch_of if claimed(k))
                     sync.run_sync(call, requests, policy=policy, on_outcome=arrived)
+            # requests another (overlapping) run claimed: take its answers (ledgers.RequestLedger)
+            for key, outcome in answers.wait(others, ctx.progress.note).items():
+                if key in manifest.outcomes:
+                    _record(manifest, outcome)
+                else:
+                    manifest.outcomes[key] = outcome
         finally:
             ctx.save(manifest)  # what was paid is recorded, also when the run stops here
 

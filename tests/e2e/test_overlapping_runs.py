@@ -63,3 +63,34 @@ def test_two_batch_runs_of_one_date_create_one_job(services, buckets) -> None:  
     table = read_table(store, S3Location.parse(dest), "runs").to_pylist()
     assert sorted(r["run_id"] for r in table) == ["overlap-a", "overlap-b"]
     assert all(r["items_ok"] == len(FILES) for r in table)
+
+
+def test_two_sync_runs_of_one_date_send_each_request_once(services, buckets) -> None:  # noqa: ANN001
+    source, dest = buckets
+    store = S3Store()
+    names = ["v_h264_aac_2subs.mkv", "a_flac_stereo.flac", "i_webp_lossy.webp"]
+    for name in names:
+        store.upload(FIXTURE_MEDIA / name, S3Location.parse(f"{source}/dt={DT}/{name}"))
+    with GeminiEmulator(EmulatorConfig(latency_s=0.5)) as gemini:
+        env = {
+            **os.environ,
+            **services.env(),
+            "GOOGLE_GEMINI_BASE_URL": gemini.base_url,
+            "MEDIA_PIPELINE_SOURCE": source,
+            "MEDIA_PIPELINE_DEST": dest,
+            "MEDIA_PIPELINE_MODE": "sync",
+            "MEDIA_PIPELINE_SYNC_CONCURRENCY": "1",
+            "MEDIA_PIPELINE_MAX_CHUNK_SECONDS": "2",
+            "MEDIA_PIPELINE_OVERLAP_SECONDS": "0.5",
+        }
+        runs = [_run(env, "overlap-a"), _run(env, "overlap-b")]
+        outs = [r.communicate(timeout=180)[0] for r in runs]
+        for run, out in zip(runs, outs, strict=True):
+            assert run.returncode == 0, out
+        sent = gemini.stats()["requests"].get("generateContent", 0)
+    requests = read_table(store, S3Location.parse(dest), "requests").to_pylist()
+    distinct = {(r["request_key"], r["attempt"]) for r in requests if r["mode"] == "sync"}
+    assert len(distinct) >= 4, "the chunking did not give the runs several requests to share"
+    assert sent == len(distinct)  # each request sent (and billed by the service) once, not once per run
+    runs_table = read_table(store, S3Location.parse(dest), "runs").to_pylist()
+    assert sorted(r["run_id"] for r in runs_table) == ["overlap-a", "overlap-b"]
