@@ -151,8 +151,10 @@ def find_by_display_name(client: GeminiClient, display_name: str) -> str | None:
     return None
 
 
-# A sync claim this old belongs to a run that died (a live one answers or gives up well within it).
-CLAIM_STALE_S = 600.0
+# A sync claim this old belongs to a run that died: a sync answer takes seconds. Kept short because a
+# run restarted after a crash waits this long for the requests the dead run had in flight; a live run
+# whose request takes longer (retries with backoff) may see it sent a second time by an overlapping run.
+CLAIM_STALE_S = 30.0
 CLAIM_POLL_S = 1.0
 
 
