@@ -102,6 +102,8 @@ class EmulatorConfig:
     # ... and prompt tokens of generateContent calls
     tpm_limit: int | None = field(default_factory=lambda: _env_int("GEMINI_EMULATOR_TPM", None))
     latency_s: float = field(default_factory=lambda: _env_float("GEMINI_EMULATOR_LATENCY_S", 0.0) or 0.0)
+    # how long batchGenerateContent takes to answer (a real create with large inline payloads takes seconds)
+    batch_create_latency_s: float = 0.0
     faults: Json = field(default_factory=_faults_default)
     file_processing_s: float = field(
         default_factory=lambda: _env_float("GEMINI_EMULATOR_FILE_PROCESSING_S", 0.3) or 0.0

@@ -247,6 +247,8 @@ class GeminiEmulator:
                 raise DropConnection(self.faults.spec.timeout_s)
             raise http_fault_error(kind, model)
         if verb == "batchGenerateContent":
+            if self.config.batch_create_latency_s > 0:
+                time.sleep(self.config.batch_create_latency_s)
             return self.batches.create(model, body, version=version, raw_size=raw_size)
         self._throttle(self.limiter.admit, model)
         if verb == "countTokens":

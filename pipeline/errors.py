@@ -18,6 +18,7 @@ PipelineError
 │   ├── GeminiRequestError        Gemini refused one request (400-class): that item fails, the run goes on
 │   ├── ObjectNotFoundError       an S3 key a step reads is not there (deleted after listing, stale reference)
 │   └── UnclassifiedStorageError  an S3 failure no rule recognises: fails loudly, never retried blindly
+├── WriteConflictError            a conditional S3 write lost a race (412/409): the caller re-reads and decides
 └── TransientError                retry with backoff: throttling, 5xx, timeouts
     ├── StorageTransientError
     ├── GeminiTransientError
@@ -146,3 +147,14 @@ class UnclassifiedStorageError(TerminalError):
 class FFmpegTransientError(TransientError):
     """The worker could not start ffmpeg or ffprobe for lack of processes, memory or file descriptors
     (EAGAIN, EMFILE, ENFILE, ENOMEM): the file is not at fault, another try later or elsewhere can pass."""
+
+
+class WriteConflictError(PipelineError):
+    """A conditional write (`If-None-Match: *` or `If-Match: <etag>`) found the object created or changed
+    by someone else: S3 answered 412 PreconditionFailed or 409 ConditionalRequestConflict. Neither
+    transient (retrying the same write fails again) nor terminal (nothing is wrong): the caller lost a
+    race, re-reads the object and decides (adopt the winner's record, or write on top of it)."""
+
+    def __init__(self, message: str, *, bucket: str, key: str) -> None:
+        super().__init__(message)
+        self.bucket, self.key = bucket, key

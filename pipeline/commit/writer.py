@@ -14,6 +14,16 @@ replaces the date exactly); for the ledgers (`requests`, `runs`) it lists the ea
 `read_table` and the DuckDB views in sql/ read only listed files. A plain glob over `<table>/dt=*/`
 (Athena, Spark) can see both the old and the new file of a replaced table for the moment between the
 manifest PUT and the cleanup; sql/README.md documents that trade-off.
+
+Overlapping runs of one date (a scheduled and a manual run, two backfills): the manifest PUT is
+conditional, `If-Match` on the ETag of the manifest just read (`If-None-Match: *` for the date's first
+commit), so of two runs committing at the same instant exactly one wins and neither overwrites the other
+blindly. The loser re-reads the winner's manifest and commits on top of it: its replaced tables replace
+the winner's (the later run's view of the date, as for any rerun), and its `requests` / `runs` files are
+added to the winner's, which stay listed (the ledgers keep every run). It never adopts the winner's
+commit in place of its own: its `runs` row must exist, and its `requests` rows are the attempts it
+recorded. Overlapping runs do not pay twice for one request in the first place (the batch ledger's and the
+request ledger's conditional records, pipeline/infer/ledgers.py).
 """
 
 from __future__ import annotations
@@ -21,19 +31,25 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.errors import WriteConflictError
 from pipeline.storage import S3Location, S3Store
-from pipeline.tables.reader import commit_manifest_loc, partition, read_commit
+from pipeline.tables.reader import commit_manifest_loc, partition
 from pipeline.tables.schemas import REPLACED_PER_RUN, SCHEMA_VERSION, TABLES
 
 # ~128k rows per row group: big enough for scans to read few groups per file (a whole day of one
 # table is usually one group), small enough that engines can split large partitions across workers.
 ROW_GROUP_ROWS = 128 * 1024
+# Lost commit races in a row before giving up (each loss means another run committed in between).
+COMMIT_ATTEMPTS = 8
+# An unlisted table file younger than this may belong to a run that is about to commit: cleanup spares it
+# (the next commit of the date removes it if it was an orphan after all).
+ORPHAN_AGE = timedelta(hours=1)
 SORT_COLUMNS = ("source_uri", "segment_index", "chunk_index", "request_key")
 
 
@@ -85,7 +101,30 @@ def commit(
 
     Tables not in `written` keep what the previous manifest listed (so `write_partition` can commit
     one table at a time)."""
-    previous = read_commit(store, dest, dt) or {"files": []}
+    loc = commit_manifest_loc(dest, dt)
+    for _attempt in range(COMMIT_ATTEMPTS):
+        previous, etag = store.get_json_versioned(loc)
+        doc = _manifest(previous or {"files": []}, dt, run_id, written)
+        # Conditional on the version just read: of two runs committing the date at once, exactly one PUT
+        # wins; the other re-reads the winner's manifest and commits on top of it (see the module doc).
+        won = store.put_json_if_absent(loc, doc) if etag is None else store.put_json_if_match(loc, doc, etag)
+        if won is not None:
+            break
+    else:
+        raise WriteConflictError(
+            f"committing dt={dt} of run {run_id}: {COMMIT_ATTEMPTS} other commits of the date won in a row; "
+            "run the commit again",
+            bucket=loc.bucket,
+            key=loc.key,
+        )
+    superseded = {f["path"] for f in (previous or {"files": []})["files"]}
+    _remove_unlisted(
+        store, dest, dt, {w.table for w in written}, {f["path"] for f in doc["files"]}, superseded
+    )
+    return doc
+
+
+def _manifest(previous: dict[str, Any], dt: str, run_id: str, written: list[WrittenFile]) -> dict[str, Any]:
     new_tables = {w.table for w in written}
     files: list[dict[str, Any]] = []
     for entry in previous["files"]:
@@ -94,25 +133,29 @@ def commit(
         if keep and entry["path"] not in {w.path for w in written}:
             files.append(entry)
     files.extend({"table": w.table, "path": w.path, "rows": w.rows, "run_id": run_id} for w in written)
-    doc = {
+    return {
         "dt": dt,
         "run_id": run_id,
         "committed_at": datetime.now(UTC).isoformat(),
         "schema_version": SCHEMA_VERSION,
         "files": sorted(files, key=lambda f: (f["table"], f["path"])),
     }
-    store.put_json(commit_manifest_loc(dest, dt), doc)
-    _remove_unlisted(store, dest, dt, new_tables, {f["path"] for f in files})
-    return doc
 
 
-def _remove_unlisted(store: S3Store, dest: S3Location, dt: str, tables: set[str], listed: set[str]) -> None:
+def _remove_unlisted(
+    store: S3Store, dest: S3Location, dt: str, tables: set[str], listed: set[str], superseded: set[str]
+) -> None:
     """Delete files of the committed tables that the manifest no longer names (older runs, orphans of
-    a crashed commit). Runs only after the manifest PUT, so manifest readers never miss a file."""
+    a crashed commit). Runs only after the manifest PUT, so manifest readers never miss a file. A file
+    younger than ORPHAN_AGE that no manifest ever listed is spared: it may be an overlapping run's,
+    written and not yet committed (a superseded file, listed by the previous manifest, goes at once)."""
     prefix = dest.key.rstrip("/") + "/" if dest.key else ""
+    spare_after = datetime.now(UTC) - ORPHAN_AGE
     for name in tables:
         for obj in list(store.list(partition(dest, name, dt))):
-            if obj["Key"].removeprefix(prefix) not in listed:
+            young = obj.get("LastModified") is not None and obj["LastModified"] > spare_after
+            path = obj["Key"].removeprefix(prefix)
+            if path not in listed and (path in superseded or not young):
                 store.delete(S3Location(dest.bucket, obj["Key"]))
 
 

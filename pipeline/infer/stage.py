@@ -338,32 +338,37 @@ def _submit_group(
 ) -> str:
     ledger = BatchLedger(ctx.store, ctx.dest)
     group = group_id(keys, model)
-    record = ledger.get(group)
     if model == manifest.model:
         _ensure_prompt_cache(ctx, manifest, client)
-    job_name = ledger.reusable_job(client, record) if record else None
-    if job_name is not None and record is not None:
+
+    def intent(previous: LedgerRecord | None) -> LedgerRecord:
+        # a record whose create was refused (429: the wave was full) never made a job: same name again
+        resubmissions = (previous.resubmissions + (1 if previous.job_name else 0)) if previous else 0
+        return LedgerRecord(
+            group=group,
+            display_name=f"gmp-{group}" + (f"-r{resubmissions}" if resubmissions else ""),
+            keys=keys,
+            transport=_transport(ctx, manifest, keys),
+            resubmissions=resubmissions,
+            history=previous.history if previous else [],
+        )
+
+    # intent first, conditionally: a crash during create is healed through batches.list, and of two
+    # overlapping runs one creates the job while the other re-attaches to it (pipeline/infer/ledgers.py)
+    record, etag, job_name = ledger.claim(client, group, ctx.run_id, intent, ctx.progress.note)
+    if job_name is not None:
         ctx.progress.note(
             f"re-attaching to batch job {job_name} (already submitted for these {len(keys)} request(s) to {model})"
         )
         transport, uploaded = record.transport, record.uploaded_files
     else:
-        transport = _transport(ctx, manifest, keys)
-        # a record whose create was refused (429: the wave was full) never made a job: same name again
-        resubmissions = (record.resubmissions + (1 if record.job_name else 0)) if record else 0
-        display_name = f"gmp-{group}" + (f"-r{resubmissions}" if resubmissions else "")
-        record = LedgerRecord(
-            group=group,
-            display_name=display_name,
-            keys=keys,
-            transport=transport,
-            resubmissions=resubmissions,
-            history=record.history if record else [],
-        )
-        ledger.put(record)  # intent first: a crash during create is healed through batches.list
+        transport, display_name = record.transport, record.display_name
         job_name, uploaded = _create(ctx, manifest, client, model, keys, transport, display_name)
         record.job_name, record.uploaded_files = job_name, uploaded
-        ledger.put(record)
+        if ledger.write_if(record, etag) is None:  # our intent went stale and another run took it over
+            ctx.progress.note(
+                f"batch intent {display_name} was taken over by another run while {job_name} was created"
+            )
         ctx.progress.note(
             f"submitted batch job {job_name} ({transport}) with {len(keys)} request(s) to {model}"
         )
@@ -598,6 +603,14 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> 
         if any(model_of(manifest, k) == manifest.model for k in keys):
             _ensure_prompt_cache(ctx, manifest, client)
         last_save = time.monotonic()
+        others: dict[str, int] = {}  # key -> the attempt another run is sending
+
+        def claimed(key: str, others: dict[str, int] = others) -> bool:
+            attempt = manifest.outcomes[key].attempt + 1 if key in manifest.outcomes else 1
+            if answers.claim(key, attempt, ctx.run_id):
+                return True
+            others[key] = attempt
+            return False
 
         def arrived(outcome: RequestOutcome) -> None:
             nonlocal last_save
@@ -623,8 +636,14 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> 
                         _config(ctx, manifest, model, sound=sound, escalate=escalate),
                         thinking=_thinking(ctx, model, sound=sound, escalate=escalate),
                     )
-                    requests = (load_request(ctx, manifest, k) for k in batch_of)
+                    requests = (load_request(ctx, manifest, k) for k in batch_of if claimed(k))
                     sync.run_sync(call, requests, policy=policy, on_outcome=arrived)
+            # requests another (overlapping) run claimed: take its answers (ledgers.RequestLedger)
+            for key, outcome in answers.wait(others, ctx.progress.note).items():
+                if key in manifest.outcomes:
+                    _record(manifest, outcome)
+                else:
+                    manifest.outcomes[key] = outcome
         finally:
             ctx.save(manifest)  # what was paid is recorded, also when the run stops here
 

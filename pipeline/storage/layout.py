@@ -8,6 +8,7 @@ path, so a stage, a retry on another worker and a rerun months later all look in
                                                               objects ever handed out by signed URL
     <dest>/_ledger/batches/<group>.json                       a batch job paid for (intent, then job)
     <dest>/_ledger/requests/<model>/<request key>.json        a sync answer paid for
+    <dest>/_ledger/claims/<model>/<request key>-<attempt>.json a run sending that request now
     <dest>/_ledger/answers/<models>/<task version>/<sha>.json a validated answer, reused by content
     <dest>/_validation/dt=D/<run_id>.json                     Great Expectations results
     <dest>/_validation/docs/dt=D/<run_id>/                    the same as Data Docs
@@ -58,6 +59,10 @@ class S3Layout:
 
     def request_ledger(self, model: str) -> S3Location:
         return self.dest.join("_ledger", "requests", model)
+
+    def request_claims(self, model: str) -> S3Location:
+        """Claims of sync requests being sent (If-None-Match), so overlapping runs send each once."""
+        return self.dest.join("_ledger", "claims", model)
 
     def answer_ledger(self, models: str, task_version: str, sha256: str) -> S3Location:
         return self.dest.join("_ledger", "answers", models, task_version, f"{sha256}.json")

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from pipeline.errors import BucketNotFoundError, ConfigError, ObjectNotFoundError, PipelineError
+from pipeline.errors import (
+    BucketNotFoundError,
+    ConfigError,
+    ObjectNotFoundError,
+    PipelineError,
+    WriteConflictError,
+)
 from pipeline.storage.connection import CredentialNames, S3Connection, make_client
 from pipeline.storage.s3_errors import TRANSLATED, S3Call, classify_code, translate
 
@@ -169,6 +175,15 @@ class S3Store:
         except ObjectNotFoundError:
             return None
 
+    def get_json_versioned(self, loc: S3Location) -> tuple[Any | None, str | None]:
+        """The document and its ETag (for `put_json_if_match`), or (None, None) when there is no such key."""
+        try:
+            with self._translated(S3Call("reading", "s3:GetObject", loc.bucket, loc.key)):
+                answer = self.client.get_object(Bucket=loc.bucket, Key=loc.key)
+                return json.loads(answer["Body"].read()), str(answer["ETag"])
+        except ObjectNotFoundError:
+            return None, None
+
     def presign_get(self, loc: S3Location, expires_s: int, *, within: S3Location) -> str:
         """A pre-signed GET URL of one object, for a service that fetches it itself (Gemini 3.x).
 
@@ -199,6 +214,43 @@ class S3Store:
 
     def put_json(self, loc: S3Location, doc: Any) -> None:
         self.put_bytes(loc, json.dumps(doc, indent=1, default=str).encode(), "application/json")
+
+    # conditional writes: who wins a race is decided by S3, in one request -----------------------------
+    def put_json_if_absent(self, loc: S3Location, doc: Any) -> str | None:
+        """Create the object only if no object has that key (`If-None-Match: *`): its new ETag, or None
+        when another writer created it first (re-read it and adopt or wait)."""
+        try:
+            return self._put_conditional(loc, doc, if_none_match=True)
+        except WriteConflictError:
+            return None
+
+    def put_json_if_match(self, loc: S3Location, doc: Any, etag: str) -> str | None:
+        """Replace the object only if it is still the version read (`If-Match: <etag>`): its new ETag, or
+        None when another writer replaced or deleted it since (re-read it and decide again)."""
+        try:
+            return self._put_conditional(loc, doc, if_match=etag)
+        except (WriteConflictError, ObjectNotFoundError):  # S3 answers 404 to If-Match on a deleted key
+            return None
+
+    def _put_conditional(
+        self, loc: S3Location, doc: Any, *, if_none_match: bool = False, if_match: str | None = None
+    ) -> str:
+        body = json.dumps(doc, indent=1, default=str).encode()
+        with self._translated(S3Call("conditionally writing", "s3:PutObject", loc.bucket, loc.key)):
+            if if_match is not None:
+                answer = self.client.put_object(
+                    Bucket=loc.bucket,
+                    Key=loc.key,
+                    Body=body,
+                    ContentType="application/json",
+                    IfMatch=if_match,
+                )
+            else:
+                assert if_none_match, "a conditional write names its condition"
+                answer = self.client.put_object(
+                    Bucket=loc.bucket, Key=loc.key, Body=body, ContentType="application/json", IfNoneMatch="*"
+                )
+        return str(answer["ETag"])
 
     def upload(self, path: Path, loc: S3Location) -> None:
         """A local file, in parts when it is large (boto3's transfer manager)."""

@@ -44,6 +44,7 @@ from pipeline.errors import (
     StorageAccessError,
     StorageTransientError,
     UnclassifiedStorageError,
+    WriteConflictError,
 )
 from pipeline.storage.connection import CredentialNames
 
@@ -84,6 +85,9 @@ ACCESS_CODES = {
 }
 BUCKET_MISSING_CODES = frozenset({"NoSuchBucket"})
 KEY_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+# A conditional write lost a race: 412 when the condition failed, 409 when a concurrent conditional write
+# to the same key was in progress. Callers of S3Store's conditional writes handle these, never a retry loop.
+CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
 # Client-side failures: transport trouble is transient, configuration and credentials are not.
 TRANSIENT_EXCEPTIONS: tuple[type[Exception], ...] = (
     EndpointConnectionError,
@@ -188,6 +192,13 @@ def _classify_code(
     answered = f"S3 answered {code or status}" + (f" ({message})" if message and message != code else "")
     if code in TRANSIENT_CODES or "Throttl" in code or (not code and status in TRANSIENT_STATUSES):
         return StorageTransientError(f"{call.what}: {answered}: throttled or unavailable, retry later")
+    if code in CONFLICT_CODES or (not code and status == 412):
+        return WriteConflictError(
+            f"{call.what}: S3 answered {code or status}: another writer created or changed the object "
+            "first (a lost race; the caller re-reads it)",
+            bucket=call.bucket,
+            key=call.key or "",
+        )
     if code in ACCESS_CODES or (not code and status == 403):
         return _access_error(code or "403", answered, call, names)
     if code in BUCKET_MISSING_CODES or (call.key is None and code in KEY_MISSING_CODES):
