@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Set
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -23,11 +24,40 @@ def billed_model(requested: str, model_version: str | None) -> str:
     return resolve_model_version(model_version) or requested
 
 
-def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, Decimal]]:
+Attempt = tuple[str, str]
+
+
+def attempt_id(request_key: str, batch_job: str | None, answered_at: object) -> Attempt | None:
+    """What one paid attempt is, whichever run records it: a batch answer by its job (two runs that
+    collect one job got one bill), a sync answer by the moment it arrived (a run that takes another
+    run's answer from the request ledger holds the same document). None when neither is known."""
+    if batch_job:
+        return request_key, f"job:{batch_job}"
+    if not isinstance(answered_at, datetime):
+        return None
+    # to the millisecond, in UTC: what a Parquet timestamp keeps of the recorded time, whatever its unit
+    return request_key, "at:" + answered_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+
+
+def billed_attempts(rows: Iterable[Mapping[str, Any]]) -> set[Attempt]:
+    """The attempts committed rows already charge for (cost above zero)."""
+    found = (
+        attempt_id(r["request_key"], r.get("batch_job"), r.get("answered_at"))
+        for r in rows
+        if r.get("cost_usd") and Decimal(str(r["cost_usd"])) > 0 and r.get("mode") != "cache"
+    )
+    return {a for a in found if a is not None}
+
+
+def request_rows(
+    manifest: RunManifest, on: date, billed_elsewhere: Set[Attempt] = frozenset()
+) -> tuple[list[Row], dict[str, Decimal]]:
     """One row per request attempt paid (or refused) in this run, and the cost per source. Earlier
     attempts of a retried request (`manifest.history`) were billed too, so they are rows as well. Each
     is priced at the model that answered, in the price window of the day its answer arrived (`on` when
-    that is not recorded)."""
+    that is not recorded). An attempt in `billed_elsewhere` (an overlapping or earlier run of the date
+    committed its bill: it re-attached to that run's job or took its answer) is a row at cost 0, so
+    the date's `requests` rows add up to what the service billed once."""
     rows: list[Row] = []
     per_source: dict[str, Decimal] = defaultdict(Decimal)
     attempts = [*manifest.history, *manifest.outcomes.values()]
@@ -41,7 +71,8 @@ def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, 
         cost, version = request_cost(
             priced, outcome.usage, tier=tier_for_mode(outcome.mode), on=answered.astimezone(UTC).date()
         )
-        if not outcome.billed:
+        stamp = answered if outcome.answered_at else None
+        if not outcome.billed or (attempt_id(key, outcome.batch_job, stamp) in billed_elsewhere):
             cost = ZERO
         per_source[fact.source_uri if fact else ""] += cost
         u = outcome.usage
@@ -58,7 +89,7 @@ def request_rows(manifest: RunManifest, on: date) -> tuple[list[Row], dict[str, 
                 "model_version": outcome.model_version,
                 "billed_model": priced,
                 "thinking_level": outcome.thinking,
-                "answered_at": answered if outcome.answered_at else None,
+                "answered_at": stamp,
                 "mode": outcome.mode,
                 "batch_job": outcome.batch_job,
                 "status": outcome.status,

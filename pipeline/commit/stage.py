@@ -3,18 +3,30 @@ committed for the date in one manifest PUT; costs summed exactly from per-reques
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import io
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pyarrow.parquet as pq
 from pydantic import Field
 
 from pipeline.account import RunRecord, cache_storage_rows, latency_stats, request_rows, run_row
+from pipeline.account.requests import Attempt, billed_attempts
 from pipeline.commit.rows import answer_rows, failed_item_rows, media_row
-from pipeline.commit.writer import commit, write_file
+from pipeline.commit.writer import (
+    COMMIT_ATTEMPTS,
+    CommitBase,
+    WrittenFile,
+    commit_base,
+    commit_on,
+    write_file,
+)
+from pipeline.errors import WriteConflictError
 from pipeline.models import ItemStatus
 from pipeline.run.context import RunContext
 from pipeline.run.state import QuarantineRow, RunManifest
+from pipeline.tables.reader import commit_manifest_loc
 from pipeline.validate import ledger_entry, quality, validation_frames
 
 ZERO = Decimal("0E-9")
@@ -57,19 +69,84 @@ def _item_tables(manifest: RunManifest, cost_by_source: dict[str, Decimal]) -> d
     return tables
 
 
+def _billed_by_others(ctx: RunContext, base: CommitBase, run_id: str) -> set[Attempt]:
+    """Attempts the date's committed `requests` files of other runs already charge for."""
+    paths = [
+        f["path"]
+        for f in (base.doc or {"files": []})["files"]
+        if f["table"] == "requests" and f.get("run_id") != run_id
+    ]
+    rows: list[Row] = []
+    for path in paths:
+        rows += pq.read_table(io.BytesIO(ctx.store.get_bytes(ctx.dest.join(path)))).to_pylist()
+    return billed_attempts(rows)
+
+
 def stage_commit(ctx: RunContext) -> RunSummary:
     manifest = ctx.load()
     dt, on = manifest.dt, ctx.today
-    requests, cost_by_source = request_rows(manifest, on)
-    requests += cache_storage_rows(manifest, on)
+    first, _ = request_rows(manifest, on)
     alerts = latency_alerts(
-        latency_stats(requests),
+        latency_stats(first),
         ctx.settings.sync_latency_p99_alert_ms,
         ctx.settings.batch_latency_p99_alert_ms,
     )
     for alert in alerts:
         manifest.note(alert)
     validator = quality.open_validator(ctx)
+    # The rows are made against one version of the date's commit: an attempt another committed run
+    # already bills (it re-attached to that run's job, or took its answer) costs 0 here. If another run
+    # commits in between, the rows are made again against its commit, so the date bills each once.
+    for _attempt in range(COMMIT_ATTEMPTS):
+        base = commit_base(ctx.store, ctx.dest, dt)
+        elsewhere = _billed_by_others(ctx, base, manifest.run_id)
+        tables, gate, run, written = _write_tables(ctx, manifest, validator, on, elsewhere)
+        if commit_on(ctx.store, ctx.dest, dt, manifest.run_id, written, base) is not None:
+            break
+        ctx.progress.note(f"another run committed dt={dt} meanwhile: remaking this run's rows on top of it")
+    else:
+        raise WriteConflictError(
+            f"committing dt={dt} of run {manifest.run_id}: {COMMIT_ATTEMPTS} other commits of the date "
+            "won in a row; run the commit again",
+            bucket=ctx.dest.bucket,
+            key=commit_manifest_loc(ctx.dest, dt).key,
+        )
+    ctx.progress.advance("commit", f"committed dt={dt}")
+    quality.publish(ctx, validator, gate, run, tables["quarantine"])
+
+    for item in manifest.items:
+        if item.status == ItemStatus.OK and item.answer is not None and item.reused_from_run_id is None:
+            ctx.store.put_json(ctx.answer_ledger(item.source.sha256), ledger_entry(manifest, item))
+        if item.prepared and item.fingerprint:
+            ctx.store.delete_prefix(ctx.chunk_prefix(item))
+    manifest.stages_done.append("commit")
+    ctx.save(manifest)
+    quality.raise_if_poor(ctx, gate, run, tables["quarantine"])
+    return RunSummary.of_run(
+        run,
+        dt=dt,
+        dest=ctx.dest.uri,
+        latency_alerts=alerts,
+        validation_results=quality.results_loc(ctx).uri,
+        failures=[
+            (i.source.uri, i.error or "")
+            for i in manifest.items
+            if i.status in (ItemStatus.FAILED, ItemStatus.QUARANTINED)
+        ],
+    )
+
+
+def _write_tables(
+    ctx: RunContext,
+    manifest: RunManifest,
+    validator: Any,
+    on: date,
+    elsewhere: set[Attempt],
+) -> tuple[dict[str, list[Row]], Any, RunRecord, list[WrittenFile]]:
+    """Every table's rows, gated, written under this run's names (not yet committed)."""
+    dt = manifest.dt
+    requests, cost_by_source = request_rows(manifest, on, elsewhere)
+    requests += cache_storage_rows(manifest, on)
 
     # Gate, pass 1: rows about to be written; failing items are quarantined and lose their answers.
     candidate = {**_item_tables(manifest, cost_by_source), "requests": requests}
@@ -102,27 +179,4 @@ def stage_commit(ctx: RunContext) -> RunSummary:
     for name, rows in tables.items():
         written.append(write_file(ctx.store, ctx.dest, name, dt, manifest.run_id, rows))
         ctx.progress.advance("commit", f"{name}: {len(rows)} row(s)")
-    commit(ctx.store, ctx.dest, dt, manifest.run_id, written)
-    ctx.progress.advance("commit", f"committed dt={dt}")
-    quality.publish(ctx, validator, gate, run, tables["quarantine"])
-
-    for item in manifest.items:
-        if item.status == ItemStatus.OK and item.answer is not None and item.reused_from_run_id is None:
-            ctx.store.put_json(ctx.answer_ledger(item.source.sha256), ledger_entry(manifest, item))
-        if item.prepared and item.fingerprint:
-            ctx.store.delete_prefix(ctx.chunk_prefix(item))
-    manifest.stages_done.append("commit")
-    ctx.save(manifest)
-    quality.raise_if_poor(ctx, gate, run, tables["quarantine"])
-    return RunSummary.of_run(
-        run,
-        dt=dt,
-        dest=ctx.dest.uri,
-        latency_alerts=alerts,
-        validation_results=quality.results_loc(ctx).uri,
-        failures=[
-            (i.source.uri, i.error or "")
-            for i in manifest.items
-            if i.status in (ItemStatus.FAILED, ItemStatus.QUARANTINED)
-        ],
-    )
+    return tables, gate, run, written

@@ -94,22 +94,53 @@ def write_file(
     return WrittenFile(name, path, table.num_rows)
 
 
+@dataclass(frozen=True)
+class CommitBase:
+    """The version of the date's commit manifest a run's files were made against (None: no commit yet)."""
+
+    doc: dict[str, Any] | None
+    etag: str | None
+
+
+def commit_base(store: S3Store, dest: S3Location, dt: str) -> CommitBase:
+    doc, etag = store.get_json_versioned(commit_manifest_loc(dest, dt))
+    return CommitBase(doc, etag)
+
+
 def commit(
     store: S3Store, dest: S3Location, dt: str, run_id: str, written: list[WrittenFile]
 ) -> dict[str, Any]:
+    """Phase 2, on whatever version of the date's manifest is current (retried on lost races)."""
+    doc = commit_on(store, dest, dt, run_id, written, None)
+    assert doc is not None, "without a base version a lost race is retried, not returned"
+    return doc
+
+
+def commit_on(
+    store: S3Store,
+    dest: S3Location,
+    dt: str,
+    run_id: str,
+    written: list[WrittenFile],
+    on: CommitBase | None,
+) -> dict[str, Any] | None:
     """Phase 2: one PUT of the date's manifest makes `written` the committed view, then old files go.
 
     Tables not in `written` keep what the previous manifest listed (so `write_partition` can commit
-    one table at a time)."""
+    one table at a time). `on`: the files were made against that version of the manifest (their costs
+    depend on what it lists), so the commit is tried once, on that version only; None when another
+    run committed the date since (the caller remakes its files and tries again)."""
     loc = commit_manifest_loc(dest, dt)
     for _attempt in range(COMMIT_ATTEMPTS):
-        previous, etag = store.get_json_versioned(loc)
+        previous, etag = (on.doc, on.etag) if on is not None else store.get_json_versioned(loc)
         doc = _manifest(previous or {"files": []}, dt, run_id, written)
         # Conditional on the version just read: of two runs committing the date at once, exactly one PUT
         # wins; the other re-reads the winner's manifest and commits on top of it (see the module doc).
         won = store.put_json_if_absent(loc, doc) if etag is None else store.put_json_if_match(loc, doc, etag)
         if won is not None:
             break
+        if on is not None:
+            return None
     else:
         raise WriteConflictError(
             f"committing dt={dt} of run {run_id}: {COMMIT_ATTEMPTS} other commits of the date won in a row; "

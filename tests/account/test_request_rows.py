@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from pipeline.account import Usage, latency_stats, percentile, request_rows, routed
+from pipeline.account.requests import billed_attempts
 from pipeline.commit.stage import latency_alerts
 from pipeline.infer.outcomes import RequestOutcome
 from pipeline.run.state import RequestFacts, RunManifest
@@ -84,3 +85,30 @@ def test_the_run_record_is_the_runs_table_column_for_column() -> None:
 
     assert set(RunRecord.model_fields) == set(RUNS.names) - {"schema_version"}
     assert set(RunRecord.model_fields) < set(RunSummary.model_fields)  # the summary is the row and more
+
+
+def test_an_attempt_another_committed_run_bills_costs_nothing_here() -> None:
+    # Two runs of one date: both collected job J (k1), and this run took k2's sync answer from the other
+    # run's ledger record (same arrival time); k3 this run paid itself. The other run's committed rows,
+    # as Parquet gives them back (microsecond timestamps), charge k1 and k2.
+    at = "2026-12-10T03:00:00.123456+00:00"
+    shared_job = _outcome("k1", batch_job="batches/J", answered_at=at)
+    taken = _outcome("k2", answered_at=at).model_copy(update={"mode": "sync"})
+    own = _outcome("k3", answered_at="2026-12-10T03:00:01+00:00").model_copy(update={"mode": "sync"})
+    committed = [
+        {"request_key": "k1", "batch_job": "batches/J", "answered_at": datetime.fromisoformat(at),
+         "cost_usd": Decimal("1.50"), "mode": "batch"},
+        {"request_key": "k2", "batch_job": None, "answered_at": datetime.fromisoformat(at),
+         "cost_usd": Decimal("3.00"), "mode": "sync"},
+        {"request_key": "k3", "batch_job": None, "answered_at": datetime.fromisoformat(at),
+         "cost_usd": Decimal("3.00"), "mode": "sync"},  # another attempt of k3 (another moment)
+    ]  # fmt: skip
+    elsewhere = billed_attempts(committed)
+    rows, per_source = request_rows(_manifest([shared_job, taken, own]), date(2026, 12, 10), elsewhere)
+    costs = {r["request_key"]: r["cost_usd"] for r in rows}
+    # k3 at batch rates would be 1.50; it is sync here: (1.50 + 1.50) = 3.00 standard
+    assert costs == {"k1": Decimal(0), "k2": Decimal(0), "k3": Decimal("3.00")}
+    assert sum(per_source.values()) == Decimal("3.00")
+    # with nothing committed elsewhere every attempt is billed here (a crashed run's answers taken over)
+    rows, _ = request_rows(_manifest([shared_job, taken, own]), date(2026, 12, 10))
+    assert sorted(r["cost_usd"] for r in rows) == [Decimal("1.50"), Decimal("3.00"), Decimal("3.00")]

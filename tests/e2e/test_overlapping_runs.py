@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
@@ -30,6 +31,19 @@ def _run(env: dict[str, str], run_id: str) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,
     )
+
+
+def _billed_once(store: S3Store, dest: str) -> None:
+    """The date's `requests` rows charge each paid attempt once, whichever run recorded it, and the two
+    `runs` rows add up to the same: the tables say what the service billed, not once per run."""
+    requests = read_table(store, S3Location.parse(dest), "requests").to_pylist()
+    paid = [r for r in requests if r["mode"] != "cache"]
+    keys = {r["request_key"] for r in paid}
+    charged = Counter(r["request_key"] for r in paid if r["cost_usd"] > 0)
+    assert set(charged) == keys and set(charged.values()) == {1}, charged
+    assert {r["run_id"] for r in paid} == {"overlap-a", "overlap-b"}  # both runs recorded them
+    runs = read_table(store, S3Location.parse(dest), "runs").to_pylist()
+    assert sum(r["cost_usd"] for r in runs) == sum(r["cost_usd"] for r in requests) > 0
 
 
 def test_two_batch_runs_of_one_date_create_one_job(services, buckets) -> None:  # noqa: ANN001
@@ -63,6 +77,7 @@ def test_two_batch_runs_of_one_date_create_one_job(services, buckets) -> None:  
     table = read_table(store, S3Location.parse(dest), "runs").to_pylist()
     assert sorted(r["run_id"] for r in table) == ["overlap-a", "overlap-b"]
     assert all(r["items_ok"] == len(FILES) for r in table)
+    _billed_once(store, dest)
 
 
 def test_two_sync_runs_of_one_date_send_each_request_once(services, buckets) -> None:  # noqa: ANN001
@@ -94,3 +109,4 @@ def test_two_sync_runs_of_one_date_send_each_request_once(services, buckets) -> 
     assert sent == len(distinct)  # each request sent (and billed by the service) once, not once per run
     runs_table = read_table(store, S3Location.parse(dest), "runs").to_pylist()
     assert sorted(r["run_id"] for r in runs_table) == ["overlap-a", "overlap-b"]
+    _billed_once(store, dest)
