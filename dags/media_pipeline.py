@@ -1,6 +1,7 @@
 """media_pipeline: every night, the previous day's media from S3 through Gemini into Parquet.
 
-discover -> plan (probe, chunks, estimate, budget guard) -> paying (dry-run gate) -> item_groups
+discover -> plan_groups -> plan (probe, chunks, estimate; mapped over item groups) -> merge_plan
+(duplicates, budget guard, model check) -> paying (dry-run gate) -> item_groups
 -> prepare (ffmpeg, mapped over item groups) -> merge_prepared -> infer (Gemini batch, deferred)
 -> validate (stitch + pydantic) -> commit (tables + costs, Asset event).
 
@@ -76,14 +77,32 @@ def media_pipeline():
 
         return len(run_stage(stage_discover, get_current_context()).items)
 
-    @task(execution_timeout=timedelta(hours=2), multiple_outputs=False)
-    def plan(_: int) -> dict:
+    @task
+    def plan_groups(_: int) -> list[str]:
+        from pipeline.airflow.groups import plan_groups
+
+        return run_stage(lambda ctx: plan_groups(ctx.load()), get_current_context())
+
+    @task(
+        pool="ffmpeg",
+        execution_timeout=timedelta(hours=2),
+        map_index_template="items {{ group_id }}",
+        multiple_outputs=False,
+    )
+    def plan(group_id: str) -> dict:
+        from pipeline.airflow.groups import plan_group
+
+        return run_stage(lambda ctx: plan_group(ctx, group_id), get_current_context())
+
+    @task(trigger_rule="none_failed", execution_timeout=timedelta(hours=1), multiple_outputs=False)
+    def merge_plan() -> dict:
         from pipeline.airflow.callbacks import budget_warning
+        from pipeline.airflow.groups import merge_plan
         from pipeline.airflow.runs import gemini_client
-        from pipeline.plan import near_budget, stage_plan
+        from pipeline.plan import near_budget
 
         context = get_current_context()
-        manifest = run_stage(lambda ctx: stage_plan(ctx, gemini_client()), context)
+        manifest = run_stage(lambda ctx: merge_plan(ctx, gemini_client()), context)
         if (share := near_budget(manifest)) is not None:
             budget_warning(context, manifest, share)
         # XCom holds JSON: money as decimal strings, never floats.
@@ -145,8 +164,10 @@ def media_pipeline():
             latency_alert(context, summary["latency_alerts"], summary["latency"])
         return summary
 
+    estimate = merge_plan()
+    plan.expand(group_id=plan_groups(discover())) >> estimate
     groups = item_groups()
-    paying(plan(discover())) >> groups
+    paying(estimate) >> groups
     prepare.expand(group_id=groups) >> merge_prepared() >> infer >> validate() >> commit()
 
 

@@ -229,6 +229,12 @@ class Settings(BaseSettings):
         json_schema_extra=per_run("dag", "cli"),
     )
     work_dir: str | None = Field(None, description="local scratch directory (default: a temp dir per stage)")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="processes that probe, plan and prepare items in one run or task (default: the cores "
+        "this process may use)",
+    )
 
     sync_latency_p99_alert_ms: int = Field(
         60_000,

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from pipeline.discover.listing import discover
+from pipeline.discover.listing import discover_with_heads
 from pipeline.errors import MediaError
-from pipeline.media import SNIFF_BYTES, check_head
+from pipeline.media import check_head
 from pipeline.models import MediaType
 from pipeline.run.context import RunContext
 from pipeline.run.state import ItemState, RunManifest
-from pipeline.storage import S3Location
 
 
 def stage_discover(ctx: RunContext) -> RunManifest:
     manifest = ctx.new_manifest()
-    objects = discover(ctx.store, ctx.source, ctx.dt, max_items=ctx.settings.max_items)
+    objects = discover_with_heads(ctx.store, ctx.source, ctx.dt, max_items=ctx.settings.max_items)
     ctx.progress.note(f"discovered {len(objects)} object(s) under {ctx.source.uri}/dt={ctx.dt.isoformat()}/")
-    for obj in objects:
+    for obj, head in objects:
         item = ItemState(source=obj)
         if obj.bytes == 0:
             item.fail("discover", "empty_object", f"{obj.uri} is empty (0 bytes): re-upload the file")
         elif obj.sniffed_type == MediaType.UNKNOWN:
             # Text and playlists are refused here without a download; unknown binaries go on to
-            # ffprobe, which knows more containers than the sniffer.
-            head = ctx.store.get_bytes(S3Location.parse(obj.uri), (0, SNIFF_BYTES - 1))
+            # ffprobe, which knows more containers than the sniffer. The head is the one discover read.
             try:
                 check_head(head, obj.uri, obj.uri)
             except MediaError as exc:

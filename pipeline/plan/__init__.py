@@ -12,7 +12,7 @@ from pipeline.plan.chunk_plan import (
     split_chunks,
 )
 from pipeline.plan.history import answer_size_model, history_rows, request_kind
-from pipeline.plan.stage import stage_plan
+from pipeline.plan.stage import finish_plan, mark_duplicates, plan_item, stage_plan
 
 __all__ = [
     "BUDGET_WARNING_SHARE",
@@ -23,9 +23,12 @@ __all__ = [
     "answer_size_model",
     "check_budget",
     "near_budget",
+    "finish_plan",
     "fit",
     "history_rows",
+    "mark_duplicates",
     "plan_for_run",
+    "plan_item",
     "plan_media",
     "prepared_image_size",
     "prepared_video_size",

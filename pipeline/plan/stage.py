@@ -3,6 +3,7 @@ service for every model the run will use, all before anything is paid."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -22,6 +23,7 @@ from pipeline.plan.subtitles import subtitle_cues
 from pipeline.prepare import version as preparation
 from pipeline.run.context import RunContext
 from pipeline.run.models_check import ensure_models_served
+from pipeline.run.pool import ItemPool
 from pipeline.run.state import AnswerLedgerEntry, ItemState, RunManifest
 
 log = logging.getLogger("pipeline.run")
@@ -43,18 +45,12 @@ def settings_fingerprint(ctx: RunContext) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str], sizes: AnswerSizeModel) -> None:
+def plan_item(ctx: RunContext, item: ItemState, sizes: AnswerSizeModel) -> None:
+    """Read, probe, plan and estimate one item in place (or fail it with a reason). Touches no manifest
+    and no other item, so items plan in parallel (a process pool, the DAG's mapped groups); duplicates
+    are found afterwards, over the whole run (`mark_duplicates`)."""
     path, sha = ctx.local_source(item)
     item.source.sha256 = sha
-    if sha in seen:
-        item.fail(
-            "plan",
-            "duplicate_content",
-            f"{item.source.uri} has the same bytes as {seen[sha]} in this run",
-            ItemStatus.DUPLICATE,
-        )
-        return
-    seen[sha] = item.source.uri
     item.fingerprint = settings_fingerprint(ctx)
     try:
         result = verify_decodable(path, probe(path, source=item.source.uri), source=item.source.uri)
@@ -85,6 +81,35 @@ def _plan_item(ctx: RunContext, item: ItemState, seen: dict[str, str], sizes: An
     item.estimated_cost_usd, item.estimated_cost_upper_usd = expected, upper
 
 
+def mark_duplicates(items: list[ItemState]) -> int:
+    """The second and later items with the bytes of an earlier one (in listing order) become duplicates,
+    whatever their own plan said; returns how many."""
+    seen: dict[str, str] = {}
+    marked = 0
+    for item in items:
+        sha = item.source.sha256
+        if not sha or item.stage == "discover":
+            continue
+        if sha not in seen:
+            seen[sha] = item.source.uri
+            continue
+        item.fail(
+            "plan",
+            "duplicate_content",
+            f"{item.source.uri} has the same bytes as {seen[sha]} in this run",
+            ItemStatus.DUPLICATE,
+        )
+        item.probe = item.plan = item.answer = item.fingerprint = item.reused_from_run_id = None
+        item.estimated_cost_usd = item.estimated_cost_upper_usd = Decimal(0)
+        marked += 1
+    return marked
+
+
+def plannable(manifest: RunManifest) -> list[tuple[int, ItemState]]:
+    """(index, item) of every item discover kept."""
+    return [(n, i) for n, i in enumerate(manifest.items) if i.status == ItemStatus.OK]
+
+
 def planned_models(manifest: RunManifest) -> list[str]:
     """Every model the run's requests go to: the run's, and the audio model where a sound is split."""
     models = [manifest.model]
@@ -94,19 +119,30 @@ def planned_models(manifest: RunManifest) -> list[str]:
     return list(dict.fromkeys(models))
 
 
-def stage_plan(ctx: RunContext, client: GeminiClient | None) -> RunManifest:
-    """Probe, plan and estimate every item, then (before anything is paid) check the models with the
-    service and the estimate against the budget. A dry run, or a date with nothing to send, needs no
-    Gemini credentials (`client` None)."""
+def stage_plan(ctx: RunContext, client: GeminiClient | None, pool: ItemPool | None = None) -> RunManifest:
+    """Probe, plan and estimate every item (on `pool`'s processes, or one by one), then finish the plan
+    (`finish_plan`). A dry run, or a date with nothing to send, needs no Gemini credentials (`client`
+    None)."""
     manifest = ctx.load()
     sizes = answer_size_model(ctx.store, ctx.dest, ctx.task)
-    manifest.estimate_basis = sizes.described
-    seen: dict[str, str] = {}
-    todo = [i for i in manifest.items if i.status == ItemStatus.OK]
+    todo = plannable(manifest)
     ctx.progress.start("plan", len(todo))
-    for item in todo:
-        _plan_item(ctx, item, seen, sizes)
+    work = functools.partial(plan_item, sizes=sizes)
+    pool = pool or ItemPool(ctx, workers=1)
+    for index, item in pool.map(work, todo):
+        manifest.items[index] = item
         ctx.progress.advance("plan", f"{item.source.key.rsplit('/', 1)[-1]}: {item.status.value}")
+    return finish_plan(ctx, manifest, client, sizes)
+
+
+def finish_plan(
+    ctx: RunContext, manifest: RunManifest, client: GeminiClient | None, sizes: AnswerSizeModel
+) -> RunManifest:
+    """What needs every item planned (the one writer of the plan): duplicates, the run's estimate and
+    notes, the manifest written once, then (before anything is paid) the budget guard and the models
+    checked with the service."""
+    manifest.estimate_basis = sizes.described
+    mark_duplicates(manifest.items)
     active = [i for i in manifest.items if i.active]
     manifest.estimated_cost_usd = sum((i.estimated_cost_usd for i in active), Decimal(0))
     manifest.estimated_cost_upper_usd = sum((i.estimated_cost_upper_usd for i in active), Decimal(0))
@@ -119,7 +155,8 @@ def stage_plan(ctx: RunContext, client: GeminiClient | None) -> RunManifest:
     for warning in catalog_warnings(planned_models(manifest), ctx.today):
         manifest.note(warning)
         ctx.progress.note(f"WARNING: {warning}")
-    manifest.stages_done.append("plan")
+    if "plan" not in manifest.stages_done:
+        manifest.stages_done.append("plan")
     ctx.save(manifest)
     check_budget(manifest, ctx.progress)
     if active and not ctx.settings.dry_run:

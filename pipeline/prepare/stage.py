@@ -8,6 +8,7 @@ from pipeline.errors import MediaError
 from pipeline.models import PreparedChunk
 from pipeline.prepare.one_pass import prepare_media
 from pipeline.run.context import RunContext
+from pipeline.run.pool import ItemPool
 from pipeline.run.state import ItemState, RunManifest
 
 
@@ -39,12 +40,13 @@ def prepare_item(ctx: RunContext, item: ItemState) -> None:
     item.prepared = chunks
 
 
-def stage_prepare(ctx: RunContext) -> RunManifest:
+def stage_prepare(ctx: RunContext, pool: ItemPool | None = None) -> RunManifest:
+    """Prepare every active item, on `pool`'s processes when given (pipeline.run.pool), else one by one."""
     manifest = ctx.load()
-    todo = [i for i in manifest.items if i.active]
+    todo = [(n, i) for n, i in enumerate(manifest.items) if i.active]
     ctx.progress.start("prepare", len(todo))
-    for item in todo:
-        prepare_item(ctx, item)
+    for index, item in (pool or ItemPool(ctx, workers=1)).map(prepare_item, todo):
+        manifest.items[index] = item
         ctx.progress.advance(
             "prepare", f"{item.source.key.rsplit('/', 1)[-1]}: {len(item.prepared)} chunk(s)"
         )

@@ -37,6 +37,7 @@ def run_job(
     from pipeline.infer import stage_infer
     from pipeline.plan import stage_plan
     from pipeline.prepare import stage_prepare
+    from pipeline.run.pool import ItemPool
     from pipeline.validate import stage_validate
 
     connection = connection or GeminiConnection.from_env_if_set()
@@ -44,14 +45,18 @@ def run_job(
     ctx = RunContext(settings, dt, run_id or new_run_id(dt), store=store or S3Store())
     if progress is not None:
         ctx.progress = progress
+    # One pool of processes for the run: probe + plan, then prepare, on every core.
+    pool = ItemPool(ctx)
     try:
         stage_discover(ctx)
-        manifest = stage_plan(ctx, client)
+        manifest = stage_plan(ctx, client, pool)
         if settings.dry_run:
             return manifest
-        stage_prepare(ctx)
+        stage_prepare(ctx, pool)
+        pool.close()
         stage_infer(ctx, client)
         stage_validate(ctx, client)
         return stage_commit(ctx)
     finally:
+        pool.close()
         ctx.close()

@@ -38,7 +38,9 @@ def test_dag_imports_cleanly(airflow_db) -> None:  # noqa: ANN001
     dag = bag.get_dag("media_pipeline")
     assert [t.task_id for t in dag.topological_sort()] == [
         "discover",
+        "plan_groups",
         "plan",
+        "merge_plan",
         "paying",
         "item_groups",
         "prepare",
