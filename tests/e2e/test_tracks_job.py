@@ -103,7 +103,8 @@ def test_tracks_are_counted_and_subtitles_go_with_their_chunks(
     reused = read_table(store, at, "media", DT.isoformat()).to_pylist()
     assert {r["reused_from_run_id"] for r in reused} == {first.run_id} and again.requests == 0
     monkeypatch.setattr(preparation, "PREPARATION_VERSION", preparation.PREPARATION_VERSION + 1)
-    bumped = run_job(settings, DT, store=store)
+    # in this process only: the patched version does not reach a pool's worker processes
+    bumped = run_job(settings.model_copy(update={"workers": 1}), DT, store=store)
     fresh = read_table(store, at, "media", DT.isoformat()).to_pylist()
     assert {r["reused_from_run_id"] for r in fresh} == {None} and bumped.requests == first.requests
     keys = {
