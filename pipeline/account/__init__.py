@@ -14,6 +14,8 @@ from pipeline.account.pricing import (
     to_usd,
 )
 from pipeline.account.requests import (
+    Attempt,
+    billed_attempts,
     billed_model,
     cache_storage_rows,
     latency_stats,
@@ -26,6 +28,8 @@ from pipeline.models import Usage
 
 __all__ = [
     "USD",
+    "Attempt",
+    "billed_attempts",
     "billed_model",
     "cache_storage_rows",
     "failure_share",

@@ -11,8 +11,15 @@ from typing import Any
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from pipeline.account import RunRecord, cache_storage_rows, latency_stats, request_rows, run_row
-from pipeline.account.requests import Attempt, billed_attempts
+from pipeline.account import (
+    Attempt,
+    RunRecord,
+    billed_attempts,
+    cache_storage_rows,
+    latency_stats,
+    request_rows,
+    run_row,
+)
 from pipeline.commit.rows import answer_rows, failed_item_rows, media_row
 from pipeline.commit.writer import (
     COMMIT_ATTEMPTS,

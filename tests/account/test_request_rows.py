@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from pipeline.account import Usage, latency_stats, percentile, request_rows, routed
-from pipeline.account.requests import billed_attempts
+from pipeline.account import Usage, billed_attempts, latency_stats, percentile, request_rows, routed
 from pipeline.commit.stage import latency_alerts
 from pipeline.infer.outcomes import RequestOutcome
 from pipeline.run.state import RequestFacts, RunManifest
