@@ -41,6 +41,15 @@ DEFAULT_ARGS = {
 }
 
 
+# plan and prepare are mapped over the same item groups, each group one ffmpeg-pool task
+PER_GROUP: dict = {
+    "pool": "ffmpeg",
+    "execution_timeout": timedelta(hours=2),
+    "map_index_template": "items {{ group_id }}",
+    "multiple_outputs": False,
+}
+
+
 @dag(
     dag_id="media_pipeline",
     # Runs at 02:00 UTC for the interval [D 02:00, D+1 02:00): dt = D, the data interval's start date.
@@ -83,12 +92,7 @@ def media_pipeline():
 
         return run_stage(lambda ctx: plan_groups(ctx.load()), get_current_context())
 
-    @task(
-        pool="ffmpeg",
-        execution_timeout=timedelta(hours=2),
-        map_index_template="items {{ group_id }}",
-        multiple_outputs=False,
-    )
+    @task(**PER_GROUP)
     def plan(group_id: str) -> dict:
         from pipeline.airflow.groups import plan_group
 
@@ -122,12 +126,7 @@ def media_pipeline():
 
         return run_stage(lambda ctx: plan_groups(ctx.load()), get_current_context())
 
-    @task(
-        pool="ffmpeg",
-        execution_timeout=timedelta(hours=2),
-        map_index_template="items {{ group_id }}",
-        multiple_outputs=False,
-    )
+    @task(**PER_GROUP)
     def prepare(group_id: str) -> dict:
         from pipeline.airflow.groups import prepare_group
 

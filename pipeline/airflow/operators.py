@@ -10,7 +10,7 @@ the manifest before the task defers, so a retried task re-attaches to its jobs i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -48,17 +48,20 @@ class GeminiBatchInferOperator(BaseOperator):
     def execute(self, context: Mapping[str, Any]) -> dict[str, Any] | None:
         from pipeline.infer import submit_batches
 
-        with airflow_errors():
-            ctx = run_context(context, self.aws_conn_id)
-            try:
-                jobs = submit_batches(ctx, gemini_client(self.gemini_conn_id))
-                settings = ctx.settings
-            finally:
-                ctx.close()
+        jobs, settings = self._in_run(context, submit_batches)
         if not jobs:  # nothing to wait for (all answered, ledger hits, or sync mode)
             return self._collect(context)
         self._defer(jobs, settings)
         return None  # not reached: defer() raises
+
+    def _in_run(self, context: Mapping[str, Any], step: Callable[..., list[str]]) -> tuple[list[str], Any]:
+        """One submit or collect step in the run's context: the jobs still in flight, and the settings."""
+        with airflow_errors():
+            ctx = run_context(context, self.aws_conn_id)
+            try:
+                return step(ctx, gemini_client(self.gemini_conn_id)), ctx.settings
+            finally:
+                ctx.close()
 
     def _defer(self, jobs: list[str], settings: Any) -> None:
         """Wait in the triggerer until one of the jobs in flight ends (the next wave waits for it)."""
@@ -103,13 +106,7 @@ class GeminiBatchInferOperator(BaseOperator):
         """Collect the jobs that ended and submit the next wave: defer again while jobs are in flight."""
         from pipeline.infer import step_batches
 
-        with airflow_errors():
-            ctx = run_context(context, self.aws_conn_id)
-            try:
-                jobs = step_batches(ctx, gemini_client(self.gemini_conn_id))
-                settings = ctx.settings
-            finally:
-                ctx.close()
+        jobs, settings = self._in_run(context, step_batches)
         if jobs:
             self._defer(jobs, settings)
             return None  # not reached: defer() raises
