@@ -1,0 +1,185 @@
+"""The run's state in parts, so a task reads and writes only what it needs and no write grows with the run.
+
+    <staging>/manifest.json                          the head: every run-wide field, and the parts it is made of
+    <staging>/state/items/<NNNNN>-<digest>.json      items [N*size, (N+1)*size), with the request facts,
+                                                     latest outcomes and earlier attempts of their requests
+    <staging>/state/batches-<digest>.json            the batch jobs submitted (their keys grow with the run)
+
+A part is named by the digest of its bytes and never rewritten: a save PUTs only the parts whose digest
+is not in the head it replaces, then the head (the one write that switches the run to the new state), then
+deletes the parts the new head no longer names. A stage killed before the head PUT leaves the previous
+head and every part it names intact, so the run loads exactly as it was last saved and resumes; the
+orphans it wrote are deleted by the next save. At 100,000 objects each part stays at a few hundred items,
+so infer's timed save writes the few parts whose outcomes changed, never the whole run.
+
+A request's facts and outcomes live with the item that sends it (ItemState.request_key over `prepared`, a
+re-ask with the request it re-asks, else the item of its source URI); a key no item claims goes to a
+part chosen by its hash. Each entry keeps its position in the run-wide dict or list, so a load gives back
+the same order a save was given. A head an earlier version wrote (everything inline) still loads; the next
+save moves it to parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pipeline.run.state import BatchSubmission, ItemState, RequestFacts, RequestOutcome, RunManifest
+
+STATE_LAYOUT = 2
+ITEMS_PER_SHARD = 250  # about 1 MB of a prepared, answered night's state: a few hundred KB to a few MB
+SHARDED_FIELDS = frozenset({"items", "outcomes", "history", "requests", "batches"})
+DIGEST_CHARS = 16
+
+
+class StateRefs(BaseModel):
+    """What a head says the run's state is made of (the `state` field of manifest.json)."""
+
+    layout: int = STATE_LAYOUT
+    items_per_shard: int = ITEMS_PER_SHARD
+    items: int = 0  # how many items the run has
+    shards: list[str] = Field(default_factory=list)  # digest of item shard N, in order
+    batches: str | None = None  # digest of the batches part (None: no batch submitted)
+
+    def shards_of(self, first: int, stop: int) -> range:
+        """The item shards that hold items [first, stop)."""
+        size = self.items_per_shard
+        return range(first // size, min(len(self.shards), -(-stop // size)))
+
+
+class Positions(BaseModel):
+    """Where each entry of a part stood in the run-wide dict or list (the order a load restores)."""
+
+    requests: list[int] = Field(default_factory=list)
+    outcomes: list[int] = Field(default_factory=list)
+    history: list[int] = Field(default_factory=list)
+
+
+class ItemShard(BaseModel):
+    first: int  # index of the shard's first item in the run
+    items: list[ItemState] = Field(default_factory=list)
+    requests: dict[str, RequestFacts] = Field(default_factory=dict)
+    outcomes: dict[str, RequestOutcome] = Field(default_factory=dict)
+    history: list[RequestOutcome] = Field(default_factory=list)
+    positions: Positions = Field(default_factory=Positions)
+
+
+class BatchesPart(BaseModel):
+    batches: list[BatchSubmission] = Field(default_factory=list)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
+
+
+@dataclass
+class SplitState:
+    """A manifest cut into its serialised parts, ready to be written."""
+
+    head: dict[str, Any]
+    shards: list[bytes]  # item shard N's bytes
+    batches: bytes | None
+    refs: StateRefs = field(default_factory=StateRefs)
+
+
+def _key_owners(manifest: RunManifest, shard_count: int, size: int) -> dict[str, int]:
+    """request key -> index of the shard that keeps its facts, outcome and earlier attempts."""
+    by_chunk: dict[str, int] = {}
+    by_uri: dict[str, int] = {}
+    for n, item in enumerate(manifest.items):
+        by_uri.setdefault(item.source.uri, n)
+        for chunk in item.prepared:
+            by_chunk[item.request_key(chunk)] = n
+
+    def owner(key: str) -> int:
+        seen: set[str] = set()
+        while key not in seen:
+            seen.add(key)
+            if key in by_chunk:
+                return by_chunk[key] // size
+            fact = manifest.requests.get(key)
+            if fact is None:
+                break
+            if fact.reask_of:  # a re-ask is the same chunk as the request it names
+                key = fact.reask_of
+                continue
+            if fact.source_uri in by_uri:
+                return by_uri[fact.source_uri] // size
+            break
+        return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % shard_count
+
+    keys: Iterable[str] = (
+        *manifest.requests,
+        *manifest.outcomes,
+        *(h.key for h in manifest.history),
+    )
+    return {key: owner(key) for key in dict.fromkeys(keys)}
+
+
+def split(manifest: RunManifest, size: int = ITEMS_PER_SHARD) -> SplitState:
+    """Cut a manifest into its head, item shards and batches part (serialised, compact JSON)."""
+    shard_count = max(1, -(-len(manifest.items) // size))
+    shards = [ItemShard.model_construct(first=n * size) for n in range(shard_count)]
+    for shard in shards:
+        shard.items = manifest.items[shard.first : shard.first + size]
+        shard.requests, shard.outcomes, shard.history = {}, {}, []
+        shard.positions = Positions()
+    owners = _key_owners(manifest, shard_count, size)
+    for position, (key, fact) in enumerate(manifest.requests.items()):
+        shard = shards[owners[key]]
+        shard.requests[key] = fact
+        shard.positions.requests.append(position)
+    for position, (key, outcome) in enumerate(manifest.outcomes.items()):
+        shard = shards[owners[key]]
+        shard.outcomes[key] = outcome
+        shard.positions.outcomes.append(position)
+    for position, earlier in enumerate(manifest.history):
+        shard = shards[owners[earlier.key]]
+        shard.history.append(earlier)
+        shard.positions.history.append(position)
+    shard_bytes = [s.model_dump_json().encode() for s in shards]
+    batches = BatchesPart(batches=manifest.batches).model_dump_json().encode() if manifest.batches else None
+    refs = StateRefs(
+        items_per_shard=size,
+        items=len(manifest.items),
+        shards=[digest(b) for b in shard_bytes],
+        batches=digest(batches) if batches is not None else None,
+    )
+    head = manifest.model_dump(mode="json", exclude=set(SHARDED_FIELDS))
+    head["state"] = refs.model_dump(mode="json")
+    return SplitState(head=head, shards=shard_bytes, batches=batches, refs=refs)
+
+
+def is_sharded(head: dict[str, Any]) -> bool:
+    """Whether a manifest.json is a head of parts (else an earlier version's whole run, inline)."""
+    return isinstance(head.get("state"), dict)
+
+
+def refs_of(head: dict[str, Any]) -> StateRefs:
+    return StateRefs.model_validate(head["state"])
+
+
+def assemble(head: dict[str, Any], shards: Iterator[ItemShard], batches: BatchesPart | None) -> RunManifest:
+    """The manifest a head and its parts make (the inverse of `split`)."""
+    run_fields = {k: v for k, v in head.items() if k != "state" and k not in SHARDED_FIELDS}
+    manifest = RunManifest.model_validate(run_fields)
+    items: list[ItemState] = []
+    requests: list[tuple[int, str, RequestFacts]] = []
+    outcomes: list[tuple[int, str, RequestOutcome]] = []
+    history: list[tuple[int, RequestOutcome]] = []
+    for shard in sorted(shards, key=lambda s: s.first):
+        items.extend(shard.items)
+        p = shard.positions
+        requests.extend(zip(p.requests, shard.requests, shard.requests.values(), strict=True))
+        outcomes.extend(zip(p.outcomes, shard.outcomes, shard.outcomes.values(), strict=True))
+        history.extend(zip(p.history, shard.history, strict=True))
+    manifest.items = items
+    manifest.requests = {k: v for _, k, v in sorted(requests, key=lambda e: e[0])}
+    manifest.outcomes = {k: v for _, k, v in sorted(outcomes, key=lambda e: e[0])}
+    manifest.history = [h for _, h in sorted(history, key=lambda e: e[0])]
+    manifest.batches = batches.batches if batches is not None else []
+    return manifest
