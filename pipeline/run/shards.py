@@ -12,9 +12,9 @@ head and every part it names intact, so the run loads exactly as it was last sav
 orphans it wrote are deleted by the next save. At 100,000 objects each part stays at a few hundred items,
 so infer's timed save writes the few parts whose outcomes changed, never the whole run.
 
-A request's facts and outcomes live with the item that sends it (ItemState.request_key over `prepared`, a
-re-ask with the request it re-asks, else the item of its source URI); a key no item claims goes to a
-part chosen by its hash. Each entry keeps its position in the run-wide dict or list, so a load gives back
+A request's facts and outcomes live with the item that sends it (the source URI its facts name, else the
+item whose prepared chunk it is: ItemState.request_key); a key no item claims goes to a shard chosen by
+its hash. Each entry keeps its position in the run-wide dict or list, so a load gives back
 the same order a save was given. A head an earlier version wrote (everything inline) still loads; the next
 save moves it to parts.
 """
@@ -87,36 +87,24 @@ class SplitState:
 
 
 def _key_owners(manifest: RunManifest, shard_count: int, size: int) -> dict[str, int]:
-    """request key -> index of the shard that keeps its facts, outcome and earlier attempts."""
-    by_chunk: dict[str, int] = {}
-    by_uri: dict[str, int] = {}
-    for n, item in enumerate(manifest.items):
-        by_uri.setdefault(item.source.uri, n)
-        for chunk in item.prepared:
-            by_chunk[item.request_key(chunk)] = n
+    """request key -> index of the shard that keeps its facts, outcome and earlier attempts: the shard of
+    the item its facts name (a re-ask's facts name the item of the request it re-asks), else of the item
+    whose prepared chunk it is, else one chosen by its hash."""
+    by_uri = {item.source.uri: n for n, item in reversed(list(enumerate(manifest.items)))}
+    by_chunk: dict[str, int] | None = None  # built only when a key has no facts (rare)
 
     def owner(key: str) -> int:
-        seen: set[str] = set()
-        while key not in seen:
-            seen.add(key)
-            if key in by_chunk:
-                return by_chunk[key] // size
-            fact = manifest.requests.get(key)
-            if fact is None:
-                break
-            if fact.reask_of:  # a re-ask is the same chunk as the request it names
-                key = fact.reask_of
-                continue
-            if fact.source_uri in by_uri:
-                return by_uri[fact.source_uri] // size
-            break
+        nonlocal by_chunk
+        fact = manifest.requests.get(key)
+        if fact is not None and (n := by_uri.get(fact.source_uri)) is not None:
+            return n // size
+        if by_chunk is None:
+            by_chunk = {i.request_key(c): n for n, i in enumerate(manifest.items) for c in i.prepared}
+        if (n := by_chunk.get(key)) is not None:
+            return n // size
         return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % shard_count
 
-    keys: Iterable[str] = (
-        *manifest.requests,
-        *manifest.outcomes,
-        *(h.key for h in manifest.history),
-    )
+    keys: Iterable[str] = (*manifest.requests, *manifest.outcomes, *(h.key for h in manifest.history))
     return {key: owner(key) for key in dict.fromkeys(keys)}
 
 
