@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class StateStore:
     _swept: bool = False
     largest_write: StateWrite = field(default_factory=StateWrite)
     writes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def head_loc(self) -> S3Location:
@@ -132,9 +134,10 @@ class StateStore:
     # writing ------------------------------------------------------------------------------------------
     def _put(self, loc: S3Location, data: bytes, content_type: str = "application/json") -> None:
         self.store.put_bytes(loc, data, content_type)
-        self.writes += 1
-        if len(data) > self.largest_write.bytes:
-            self.largest_write = StateWrite(len(data), loc.key)
+        with self._lock:  # parts are written from several threads
+            self.writes += 1
+            if len(data) > self.largest_write.bytes:
+                self.largest_write = StateWrite(len(data), loc.key)
         log.debug("state_write bytes=%d key=%s", len(data), loc.key)
 
     def save(self, manifest: RunManifest) -> None:
