@@ -3,6 +3,7 @@
     <staging>/manifest.json                          the head: every run-wide field, and the parts it is made of
     <staging>/state/items/<NNNNN>-<digest>.json      items [N*size, (N+1)*size), with the request facts,
                                                      latest outcomes and earlier attempts of their requests
+                                                     and the quarantine rows of their sources
     <staging>/state/batches-<digest>.json            the batch jobs submitted (their keys grow with the run)
 
 A part is named by the digest of its bytes and never rewritten: a save PUTs only the parts whose digest
@@ -28,11 +29,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from pipeline.run.state import BatchSubmission, ItemState, RequestFacts, RequestOutcome, RunManifest
+from pipeline.run.state import (
+    BatchSubmission,
+    ItemState,
+    QuarantineRow,
+    RequestFacts,
+    RequestOutcome,
+    RunManifest,
+)
 
 STATE_LAYOUT = 2
 ITEMS_PER_SHARD = 250  # about 1 MB of a prepared, answered night's state: a few hundred KB to a few MB
-SHARDED_FIELDS = frozenset({"items", "outcomes", "history", "requests", "batches"})
+SHARDED_FIELDS = frozenset({"items", "outcomes", "history", "requests", "quarantine", "batches"})
 DIGEST_CHARS = 16
 
 
@@ -57,6 +65,7 @@ class Positions(BaseModel):
     requests: list[int] = Field(default_factory=list)
     outcomes: list[int] = Field(default_factory=list)
     history: list[int] = Field(default_factory=list)
+    quarantine: list[int] = Field(default_factory=list)
 
 
 class ItemShard(BaseModel):
@@ -65,6 +74,7 @@ class ItemShard(BaseModel):
     requests: dict[str, RequestFacts] = Field(default_factory=dict)
     outcomes: dict[str, RequestOutcome] = Field(default_factory=dict)
     history: list[RequestOutcome] = Field(default_factory=list)
+    quarantine: list[QuarantineRow] = Field(default_factory=list)  # rows of the shard's items' sources
     positions: Positions = Field(default_factory=Positions)
 
 
@@ -86,11 +96,14 @@ class SplitState:
     refs: StateRefs = field(default_factory=StateRefs)
 
 
-def _key_owners(manifest: RunManifest, shard_count: int, size: int) -> dict[str, int]:
+def _by_hash(name: str, shard_count: int) -> int:
+    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % shard_count
+
+
+def _key_owners(manifest: RunManifest, by_uri: dict[str, int], shard_count: int, size: int) -> dict[str, int]:
     """request key -> index of the shard that keeps its facts, outcome and earlier attempts: the shard of
     the item its facts name (a re-ask's facts name the item of the request it re-asks), else of the item
     whose prepared chunk it is, else one chosen by its hash."""
-    by_uri = {item.source.uri: n for n, item in reversed(list(enumerate(manifest.items)))}
     by_chunk: dict[str, int] | None = None  # built only when a key has no facts (rare)
 
     def owner(key: str) -> int:
@@ -102,7 +115,7 @@ def _key_owners(manifest: RunManifest, shard_count: int, size: int) -> dict[str,
             by_chunk = {i.request_key(c): n for n, i in enumerate(manifest.items) for c in i.prepared}
         if (n := by_chunk.get(key)) is not None:
             return n // size
-        return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % shard_count
+        return _by_hash(key, shard_count)
 
     keys: Iterable[str] = (*manifest.requests, *manifest.outcomes, *(h.key for h in manifest.history))
     return {key: owner(key) for key in dict.fromkeys(keys)}
@@ -114,9 +127,11 @@ def split(manifest: RunManifest, size: int = ITEMS_PER_SHARD) -> SplitState:
     shards = [ItemShard.model_construct(first=n * size) for n in range(shard_count)]
     for shard in shards:
         shard.items = manifest.items[shard.first : shard.first + size]
-        shard.requests, shard.outcomes, shard.history = {}, {}, []
+        shard.requests, shard.outcomes, shard.history, shard.quarantine = {}, {}, [], []
         shard.positions = Positions()
-    owners = _key_owners(manifest, shard_count, size)
+    # source URI -> index of its item (the first, should a listing ever repeat one)
+    by_uri = {item.source.uri: n for n, item in reversed(list(enumerate(manifest.items)))}
+    owners = _key_owners(manifest, by_uri, shard_count, size)
     for position, (key, fact) in enumerate(manifest.requests.items()):
         shard = shards[owners[key]]
         shard.requests[key] = fact
@@ -129,6 +144,11 @@ def split(manifest: RunManifest, size: int = ITEMS_PER_SHARD) -> SplitState:
         shard = shards[owners[earlier.key]]
         shard.history.append(earlier)
         shard.positions.history.append(position)
+    for position, row in enumerate(manifest.quarantine):
+        n = by_uri.get(row.source_uri)
+        owner = n // size if n is not None else _by_hash(row.source_uri, shard_count)
+        shards[owner].quarantine.append(row)
+        shards[owner].positions.quarantine.append(position)
     shard_bytes = [s.model_dump_json().encode() for s in shards]
     batches = BatchesPart(batches=manifest.batches).model_dump_json().encode() if manifest.batches else None
     refs = StateRefs(
@@ -159,15 +179,18 @@ def assemble(head: dict[str, Any], shards: Iterator[ItemShard], batches: Batches
     requests: list[tuple[int, str, RequestFacts]] = []
     outcomes: list[tuple[int, str, RequestOutcome]] = []
     history: list[tuple[int, RequestOutcome]] = []
+    quarantine: list[tuple[int, QuarantineRow]] = []
     for shard in sorted(shards, key=lambda s: s.first):
         items.extend(shard.items)
         p = shard.positions
         requests.extend(zip(p.requests, shard.requests, shard.requests.values(), strict=True))
         outcomes.extend(zip(p.outcomes, shard.outcomes, shard.outcomes.values(), strict=True))
         history.extend(zip(p.history, shard.history, strict=True))
+        quarantine.extend(zip(p.quarantine, shard.quarantine, strict=True))
     manifest.items = items
     manifest.requests = {k: v for _, k, v in sorted(requests, key=lambda e: e[0])}
     manifest.outcomes = {k: v for _, k, v in sorted(outcomes, key=lambda e: e[0])}
     manifest.history = [h for _, h in sorted(history, key=lambda e: e[0])]
+    manifest.quarantine = [q for _, q in sorted(quarantine, key=lambda e: e[0])]
     manifest.batches = batches.batches if batches is not None else []
     return manifest

@@ -16,7 +16,14 @@ from pipeline.config import Settings
 from pipeline.models import PreparedChunk, SourceObject, Track
 from pipeline.run.context import RunContext
 from pipeline.run.shards import ITEMS_PER_SHARD, ItemShard
-from pipeline.run.state import BatchSubmission, ItemState, RequestFacts, RequestOutcome, RunManifest
+from pipeline.run.state import (
+    BatchSubmission,
+    ItemState,
+    QuarantineRow,
+    RequestFacts,
+    RequestOutcome,
+    RunManifest,
+)
 from pipeline.storage import S3Location, S3Store
 
 DT = date(2026, 11, 20)
@@ -218,11 +225,16 @@ def test_every_request_stays_with_its_item_and_orphans_round_trip(dest: str) -> 
     sound = f"{key}-sound"  # a key whose chunk is not prepared (any more): found by its source
     manifest.requests[sound] = manifest.requests[key].model_copy(update={"track": Track.SOUND})
     manifest.outcomes["unknown-key"] = RequestOutcome(key="unknown-key", mode="sync", status="error")
+    manifest.quarantine = [
+        QuarantineRow(source_uri="s3://in/elsewhere.txt", stage="discover", reason="text"),
+        QuarantineRow(source_uri=item.source.uri, stage="validate", reason="schema"),
+    ]
     ctx.save(manifest)
 
     shard = ctx.layout.item_shard(ctx.run_id, 1, ctx.state._refs.shards[1])  # type: ignore[union-attr]
     doc = json.loads(ctx.store.get_bytes(shard))
     assert {key, reask, sound} <= set(doc["requests"]) and {key, reask} <= set(doc["outcomes"])
+    assert [q["reason"] for q in doc["quarantine"]] == ["schema"]
     _same(_context(dest, CountingStore()).load(), manifest)
 
 
