@@ -8,6 +8,7 @@ import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -137,10 +138,11 @@ class RunContext:
         """Items [first, stop) with their indexes, read from only the parts that hold them (read only)."""
         return self.state.load_items(first, stop) or []
 
-    def save(self, manifest: RunManifest) -> None:
+    def save(self, manifest: RunManifest, changed_keys: Collection[str] | None = None) -> None:
         """Write what changed since this context last read or wrote the state: the changed parts, then
-        the head."""
-        self.state.save(manifest)
+        the head. `changed_keys`: the caller knows only these requests' outcomes changed since its last
+        save of this manifest (infer's timed save), so only their shards are even serialised."""
+        self.state.save(manifest, changed_keys)
 
     @property
     def largest_state_write(self) -> int:

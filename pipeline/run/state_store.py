@@ -10,7 +10,7 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -140,16 +140,21 @@ class StateStore:
                 self.largest_write = StateWrite(len(data), loc.key)
         log.debug("state_write bytes=%d key=%s", len(data), loc.key)
 
-    def save(self, manifest: RunManifest) -> None:
-        parts = split(manifest)
+    def save(self, manifest: RunManifest, changed_keys: Collection[str] | None = None) -> None:
+        """Write the manifest: the parts the current head does not name, then the head. `changed_keys`:
+        only these requests changed since this store last saved this manifest (a timed save)."""
         if self._refs is None:  # saving a run this store has not read (discover starts it afresh)
             head = self._head()
             self._refs = refs_of(head) if head is not None and is_sharded(head) else StateRefs()
-        before, after = self._refs, parts.refs
+        before = self._refs
+        parts = split(
+            manifest, changed_keys=changed_keys, stored=before if changed_keys is not None else None
+        )
+        after = parts.refs
         writes: list[tuple[S3Location, bytes]] = [
             (self.layout.item_shard(self.run_id, n, d), data)
             for n, (d, data) in enumerate(zip(after.shards, parts.shards, strict=True))
-            if n >= len(before.shards) or before.shards[n] != d
+            if data is not None and (n >= len(before.shards) or before.shards[n] != d)
         ]
         if parts.batches is not None and after.batches != before.batches:
             assert after.batches is not None

@@ -241,3 +241,17 @@ def test_every_request_stays_with_its_item_and_orphans_round_trip(dest: str) -> 
 def test_a_run_without_state_loads_as_a_new_manifest(dest: str) -> None:
     ctx = _context(dest, CountingStore(), run_id="run-none")
     assert ctx.load().items == [] and ctx.load_items(0, 10) == []
+
+
+def test_a_timed_save_serialises_only_the_shards_of_the_answers_it_names(dest: str) -> None:
+    store = CountingStore()
+    ctx = _context(dest, store)
+    manifest = _manifest(700)
+    ctx.save(manifest)
+    keys = [i.request_key(i.prepared[0]) for i in (manifest.items[10], manifest.items[620])]
+    for key in keys:
+        manifest.outcomes[key] = manifest.outcomes[key].model_copy(update={"status": "error", "attempt": 2})
+    store.puts.clear()
+    ctx.save(manifest, changed_keys=set(keys))
+    assert len(store.puts) == 3  # shards 0 and 2, and the head
+    _same(_context(dest, CountingStore()).load(), manifest)
