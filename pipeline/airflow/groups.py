@@ -3,9 +3,9 @@
 Airflow maps a task over a list pushed as XCom; the list may not exceed `[core] max_map_length` (1024)
 however many objects landed that day. So we never map over items or chunks: `plan_groups` cuts the
 manifest's active items into at most `max_groups` contiguous index ranges ("start-stop", stop
-exclusive) of balanced size. Each mapped `prepare_group` reads the manifest (read only), prepares its
-items and writes its own result file `<staging>/groups/prepare/<start>-<stop>.json`, so parallel tasks
-never write the same object. One `merge_groups` task then folds the per-group files into the manifest;
+exclusive) of balanced size. Each mapped `prepare_group` reads only the state shards that hold its
+range (`RunContext.load_items`, read only), prepares its items and writes its own result file
+`<staging>/groups/prepare/<start>-<stop>.json`, so parallel tasks never write the same object. One `merge_groups` task then folds the per-group files into the manifest;
 an item no group file covers (e.g. the groups of a cleared, re-planned run) is prepared there, so the
 merge never leaves an active item unprepared.
 
@@ -102,13 +102,8 @@ def plan_group(ctx: RunContext, group_id: str) -> dict[str, object]:
     from pipeline.run.pool import ItemPool
 
     group = ItemGroup.parse(group_id)
-    manifest = ctx.load()
     sizes = answer_size_model(ctx.store, ctx.dest, ctx.task)
-    todo = [
-        (n, manifest.items[n])
-        for n in range(group.start, min(group.stop, len(manifest.items)))
-        if manifest.items[n].status == ItemStatus.OK
-    ]
+    todo = [(n, item) for n, item in ctx.load_items(group.start, group.stop) if item.status == ItemStatus.OK]
     results: dict[str, dict[str, object]] = {}
     failed = 0
     with ItemPool(ctx) as pool:
@@ -156,11 +151,9 @@ def prepare_group(ctx: RunContext, group_id: str) -> dict[str, object]:
     """Prepare the active items of one group; write their states to the group's own result file.
     Returns a small summary for XCom (never the chunks themselves)."""
     group = ItemGroup.parse(group_id)
-    manifest = ctx.load()
     results: dict[str, dict[str, object]] = {}
     chunks = failed = 0
-    for index in range(group.start, min(group.stop, len(manifest.items))):
-        item = manifest.items[index]
+    for index, item in ctx.load_items(group.start, group.stop):
         if not item.active:
             continue
         prepare_item(ctx, item)

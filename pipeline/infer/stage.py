@@ -612,14 +612,18 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> 
             others[key] = attempt
             return False
 
-        def arrived(outcome: RequestOutcome) -> None:
+        unsaved: set[str] = set()
+
+        def arrived(outcome: RequestOutcome, unsaved: set[str] = unsaved) -> None:
             nonlocal last_save
             _record(manifest, outcome)
+            unsaved.add(outcome.key)
             if outcome.ok:
                 answers.put(outcome)
             ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
             if time.monotonic() - last_save > MANIFEST_SAVE_INTERVAL_S:  # what was paid survives a crash
-                ctx.save(manifest)
+                ctx.save(manifest, changed_keys=unsaved)  # the shards of these answers, and the head
+                unsaved.clear()
                 last_save = time.monotonic()
 
         try:

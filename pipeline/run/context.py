@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -18,6 +18,7 @@ from typing import Protocol
 from pipeline.catalog import utc_today
 from pipeline.config import Settings
 from pipeline.run.state import ItemState, RunManifest
+from pipeline.run.state_store import StateStore
 from pipeline.storage import S3Layout, S3Location, S3Store
 from pipeline.tasks import Task, get_task
 
@@ -69,6 +70,7 @@ class RunContext:
         self.source = S3Location.parse(self.settings.source)
         self.dest = S3Location.parse(self.settings.dest)
         self.layout = S3Layout(self.dest)
+        self._state: StateStore | None = None
         self._own_scratch = self.scratch is None
         if self.scratch is None:
             base = Path(self.settings.work_dir) if self.settings.work_dir else None
@@ -121,12 +123,31 @@ class RunContext:
             budget_usd=Decimal(str(s.budget_usd)) if s.budget_usd is not None else None,
         )
 
-    def load(self) -> RunManifest:
-        doc = self.store.get_json_or_none(self.manifest_loc)
-        return RunManifest.model_validate(doc) if doc else self.new_manifest()
+    @property
+    def state(self) -> StateStore:
+        """The run's state in S3: a head and the parts it names (pipeline.run.shards)."""
+        if self._state is None or self._state.store is not self.store:
+            self._state = StateStore(self.store, self.layout, self.run_id)
+        return self._state
 
-    def save(self, manifest: RunManifest) -> None:
-        self.store.put_json(self.manifest_loc, json.loads(manifest.model_dump_json()))
+    def load(self) -> RunManifest:
+        """The whole run's state as last saved (a new manifest when there is none yet)."""
+        return self.state.load() or self.new_manifest()
+
+    def load_items(self, first: int, stop: int) -> list[tuple[int, ItemState]]:
+        """Items [first, stop) with their indexes, read from only the parts that hold them (read only)."""
+        return self.state.load_items(first, stop) or []
+
+    def save(self, manifest: RunManifest, changed_keys: Collection[str] | None = None) -> None:
+        """Write what changed since this context last read or wrote the state: the changed parts, then
+        the head. `changed_keys`: the caller knows only these requests' outcomes changed since its last
+        save of this manifest (infer's timed save), so only their shards are even serialised."""
+        self.state.save(manifest, changed_keys)
+
+    @property
+    def largest_state_write(self) -> int:
+        """Bytes of the largest single state object this context wrote (the benchmark's 5 MB check)."""
+        return self.state.largest_write.bytes
 
     # local copies -------------------------------------------------------------------------------
     def local_source(self, item: ItemState) -> tuple[Path, str]:

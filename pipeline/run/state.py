@@ -1,6 +1,6 @@
 """The run's manifest: what every stage knows about every item, kept in the destination's staging
-area (`<dest>/_staging/runs/<run_id>/manifest.json`) so any stage can run on any worker, and a retried
-stage finds what the earlier try left."""
+area (`<dest>/_staging/runs/<run_id>/`: a head and its parts, see pipeline.run.shards) so any stage can
+run on any worker, and a retried stage finds what the earlier try left."""
 
 from __future__ import annotations
 

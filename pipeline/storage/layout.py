@@ -2,7 +2,8 @@
 the ledgers that make a rerun pay nothing twice, and the validation results. One place names every
 path, so a stage, a retry on another worker and a rerun months later all look in the same place.
 
-    <dest>/_staging/runs/<run_id>/manifest.json               the run's state
+    <dest>/_staging/runs/<run_id>/manifest.json               the run's state: its head
+    <dest>/_staging/runs/<run_id>/state/                      ... and the parts it names (pipeline.run.shards)
     <dest>/_staging/runs/<run_id>/groups/prepare/<id>.json    a mapped prepare group's result
     <dest>/_staging/chunks/<sha256>/<fingerprint>/            prepared chunks (+ chunks.json): the only
                                                               objects ever handed out by signed URL
@@ -33,6 +34,16 @@ class S3Layout:
 
     def manifest(self, run_id: str) -> S3Location:
         return self.staging(run_id).join("manifest.json")
+
+    def state_parts(self, run_id: str) -> S3Location:
+        """Where the parts of the run's state live (the head, manifest.json, names the current ones)."""
+        return self.staging(run_id).join("state")
+
+    def item_shard(self, run_id: str, shard: int, digest: str) -> S3Location:
+        return self.state_parts(run_id).join("items", f"{shard:05d}-{digest}.json")
+
+    def batches_part(self, run_id: str, digest: str) -> S3Location:
+        return self.state_parts(run_id).join(f"batches-{digest}.json")
 
     def group_results(self, run_id: str, stage: str) -> S3Location:
         return self.staging(run_id).join("groups", stage)

@@ -265,7 +265,11 @@ class S3Store:
 
     def delete_prefix(self, loc: S3Location) -> int:
         """Delete every object under a prefix; returns how many. Raises if S3 refused any of them."""
-        keys = [obj["Key"] for obj in self.list(loc)]
+        return self.delete_keys(loc, [obj["Key"] for obj in self.list(loc)])
+
+    def delete_keys(self, loc: S3Location, keys: Sequence[str]) -> int:
+        """Delete these keys of `loc`'s bucket (named in errors as under `loc`), 1,000 per request;
+        returns how many. Raises if S3 refused any of them."""
         for start in range(0, len(keys), _DELETE_BATCH):
             batch = keys[start : start + _DELETE_BATCH]
             with self._translated(S3Call("deleting objects under", "s3:DeleteObject", loc.bucket, loc.key)):

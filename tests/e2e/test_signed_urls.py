@@ -68,8 +68,8 @@ def _file_uri(part: dict[str, Any]) -> str:
 
 
 class _Writes:
-    """Every object the pipeline writes through S3Store.put_bytes (manifests, ledgers, group results),
-    kept as written: the staged manifest is cleaned after commit, its every version is kept here."""
+    """Every object the pipeline writes through S3Store.put_bytes (state, ledgers, group results), kept
+    as written: a replaced state shard is deleted at once, its every version is kept here."""
 
     def __init__(self) -> None:
         self.docs: list[tuple[str, bytes]] = []
@@ -109,9 +109,10 @@ def test_a_3x_batch_reads_every_chunk_by_signed_url(loaded, monkeypatch, writes,
     assert len(uris) == len(requests) and all(r["status"] == "ok" for r in requests)
 
     # Each URL is valid SigV4, with the run's credentials, for exactly one staged chunk, for 48 h + margin.
-    # (staging is cleaned after commit: the chunks are known from the last manifest the run staged)
-    manifest = json.loads([d for u, d in writes.docs if u.endswith("manifest.json")][-1])
-    chunks = {fact["chunk_uri"] for fact in manifest["requests"].values()}
+    # (staging is cleaned after commit: the chunks are known from the state shards the run staged, which
+    # keep each request's facts with its item)
+    shards = [json.loads(d) for u, d in writes.docs if "/state/items/" in u]
+    chunks = {fact["chunk_uri"] for shard in shards for fact in shard["requests"].values()}
     secret = os.environ["AWS_SECRET_ACCESS_KEY"]
     for uri in uris:
         path = unquote(urlsplit(uri).path)
@@ -126,7 +127,7 @@ def test_a_3x_batch_reads_every_chunk_by_signed_url(loaded, monkeypatch, writes,
     for table in TABLES:
         for row in read_table(store, S3Location.parse(dest), table).to_pylist():
             assert not SIGNATURE.search(str(row)), (table, row)
-    assert any(uri.endswith("manifest.json") for uri, _ in writes.docs)
+    assert any(uri.endswith("manifest.json") for uri, _ in writes.docs) and shards
     for uri, data in writes.docs:
         assert not SIGNATURE.search(data.decode("utf-8", "replace")), uri
     ours = [r for r in caplog.records if not r.name.startswith(NOT_OURS)]

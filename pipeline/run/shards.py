@@ -1,0 +1,214 @@
+"""The run's state in parts, so a task reads and writes only what it needs and no write grows with the run.
+
+    <staging>/manifest.json                          the head: every run-wide field, and the parts it is made of
+    <staging>/state/items/<NNNNN>-<digest>.json      items [N*size, (N+1)*size), with the request facts,
+                                                     latest outcomes and earlier attempts of their requests
+                                                     and the quarantine rows of their sources
+    <staging>/state/batches-<digest>.json            the batch jobs submitted (their keys grow with the run)
+
+A part is named by the digest of its bytes and never rewritten: a save PUTs only the parts whose digest
+is not in the head it replaces, then the head (the one write that switches the run to the new state), then
+deletes the parts the new head no longer names. A stage killed before the head PUT leaves the previous
+head and every part it names intact, so the run loads exactly as it was last saved and resumes; the
+orphans it wrote are deleted by the next save. At 100,000 objects each part stays at a few hundred items,
+so infer's timed save writes the few parts whose outcomes changed, never the whole run.
+
+A request's facts and outcomes live with the item that sends it (the source URI its facts name, else the
+item whose prepared chunk it is: ItemState.request_key); a key no item claims goes to a shard chosen by
+its hash. Each entry keeps its position in the run-wide dict or list, so a load gives back
+the same order a save was given. A head an earlier version wrote (everything inline) still loads; the next
+save moves it to parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pipeline.run.state import (
+    BatchSubmission,
+    ItemState,
+    QuarantineRow,
+    RequestFacts,
+    RequestOutcome,
+    RunManifest,
+)
+
+STATE_LAYOUT = 2
+ITEMS_PER_SHARD = 250  # about 1 MB of a prepared, answered night's state: a few hundred KB to a few MB
+SHARDED_FIELDS = frozenset({"items", "outcomes", "history", "requests", "quarantine", "batches"})
+DIGEST_CHARS = 16
+
+
+class StateRefs(BaseModel):
+    """What a head says the run's state is made of (the `state` field of manifest.json)."""
+
+    layout: int = STATE_LAYOUT
+    items_per_shard: int = ITEMS_PER_SHARD
+    items: int = 0  # how many items the run has
+    shards: list[str] = Field(default_factory=list)  # digest of item shard N, in order
+    batches: str | None = None  # digest of the batches part (None: no batch submitted)
+
+    def shards_of(self, first: int, stop: int) -> range:
+        """The item shards that hold items [first, stop)."""
+        size = self.items_per_shard
+        return range(first // size, min(len(self.shards), -(-stop // size)))
+
+
+class Positions(BaseModel):
+    """Where each entry of a part stood in the run-wide dict or list (the order a load restores)."""
+
+    requests: list[int] = Field(default_factory=list)
+    outcomes: list[int] = Field(default_factory=list)
+    history: list[int] = Field(default_factory=list)
+    quarantine: list[int] = Field(default_factory=list)
+
+
+class ItemShard(BaseModel):
+    first: int  # index of the shard's first item in the run
+    items: list[ItemState] = Field(default_factory=list)
+    requests: dict[str, RequestFacts] = Field(default_factory=dict)
+    outcomes: dict[str, RequestOutcome] = Field(default_factory=dict)
+    history: list[RequestOutcome] = Field(default_factory=list)
+    quarantine: list[QuarantineRow] = Field(default_factory=list)  # rows of the shard's items' sources
+    positions: Positions = Field(default_factory=Positions)
+
+
+class BatchesPart(BaseModel):
+    batches: list[BatchSubmission] = Field(default_factory=list)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
+
+
+@dataclass
+class SplitState:
+    """A manifest cut into its serialised parts, ready to be written."""
+
+    head: dict[str, Any]
+    shards: list[bytes | None]  # item shard N's bytes (None: unchanged, not serialised)
+    batches: bytes | None
+    refs: StateRefs = field(default_factory=StateRefs)
+
+
+def _by_hash(name: str, shard_count: int) -> int:
+    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % shard_count
+
+
+def _key_owners(manifest: RunManifest, by_uri: dict[str, int], shard_count: int, size: int) -> dict[str, int]:
+    """request key -> index of the shard that keeps its facts, outcome and earlier attempts: the shard of
+    the item its facts name (a re-ask's facts name the item of the request it re-asks), else of the item
+    whose prepared chunk it is, else one chosen by its hash."""
+    by_chunk: dict[str, int] | None = None  # built only when a key has no facts (rare)
+
+    def owner(key: str) -> int:
+        nonlocal by_chunk
+        fact = manifest.requests.get(key)
+        if fact is not None and (n := by_uri.get(fact.source_uri)) is not None:
+            return n // size
+        if by_chunk is None:
+            by_chunk = {i.request_key(c): n for n, i in enumerate(manifest.items) for c in i.prepared}
+        if (n := by_chunk.get(key)) is not None:
+            return n // size
+        return _by_hash(key, shard_count)
+
+    keys: Iterable[str] = (*manifest.requests, *manifest.outcomes, *(h.key for h in manifest.history))
+    return {key: owner(key) for key in dict.fromkeys(keys)}
+
+
+def split(
+    manifest: RunManifest,
+    size: int = ITEMS_PER_SHARD,
+    *,
+    changed_keys: Collection[str] | None = None,
+    stored: StateRefs | None = None,
+) -> SplitState:
+    """Cut a manifest into its head, item shards and batches part (serialised, compact JSON).
+
+    With `changed_keys` (the caller vouches that nothing but these requests' facts and outcomes changed
+    since `stored` was saved from this manifest), only the shards holding them are serialised; the others
+    keep their stored digest (and have no bytes to write). Serialising a 100,000-item run costs seconds."""
+    shard_count = max(1, -(-len(manifest.items) // size))
+    if stored is None or stored.items != len(manifest.items) or len(stored.shards) != shard_count:
+        changed_keys = None
+    shards = [ItemShard.model_construct(first=n * size) for n in range(shard_count)]
+    for shard in shards:
+        shard.items = manifest.items[shard.first : shard.first + size]
+        shard.requests, shard.outcomes, shard.history, shard.quarantine = {}, {}, [], []
+        shard.positions = Positions()
+    # source URI -> index of its item (the first, should a listing ever repeat one)
+    by_uri = {item.source.uri: n for n, item in reversed(list(enumerate(manifest.items)))}
+    owners = _key_owners(manifest, by_uri, shard_count, size)
+    for position, (key, fact) in enumerate(manifest.requests.items()):
+        shard = shards[owners[key]]
+        shard.requests[key] = fact
+        shard.positions.requests.append(position)
+    for position, (key, outcome) in enumerate(manifest.outcomes.items()):
+        shard = shards[owners[key]]
+        shard.outcomes[key] = outcome
+        shard.positions.outcomes.append(position)
+    for position, earlier in enumerate(manifest.history):
+        shard = shards[owners[earlier.key]]
+        shard.history.append(earlier)
+        shard.positions.history.append(position)
+    for position, row in enumerate(manifest.quarantine):
+        n = by_uri.get(row.source_uri)
+        owner = n // size if n is not None else _by_hash(row.source_uri, shard_count)
+        shards[owner].quarantine.append(row)
+        shards[owner].positions.quarantine.append(position)
+    dirty = None if changed_keys is None else {owners[k] for k in changed_keys if k in owners}
+    shard_bytes = [
+        s.model_dump_json().encode() if dirty is None or n in dirty else None for n, s in enumerate(shards)
+    ]
+    batches = BatchesPart(batches=manifest.batches).model_dump_json().encode() if manifest.batches else None
+    refs = StateRefs(
+        items_per_shard=size,
+        items=len(manifest.items),
+        shards=[
+            digest(b) if b is not None else stored.shards[n]  # type: ignore[union-attr]
+            for n, b in enumerate(shard_bytes)
+        ],
+        batches=digest(batches) if batches is not None else None,
+    )
+    head = manifest.model_dump(mode="json", exclude=set(SHARDED_FIELDS))
+    head["state"] = refs.model_dump(mode="json")
+    return SplitState(head=head, shards=shard_bytes, batches=batches, refs=refs)
+
+
+def is_sharded(head: dict[str, Any]) -> bool:
+    """Whether a manifest.json is a head of parts (else an earlier version's whole run, inline)."""
+    return isinstance(head.get("state"), dict)
+
+
+def refs_of(head: dict[str, Any]) -> StateRefs:
+    return StateRefs.model_validate(head["state"])
+
+
+def assemble(head: dict[str, Any], shards: Iterator[ItemShard], batches: BatchesPart | None) -> RunManifest:
+    """The manifest a head and its parts make (the inverse of `split`)."""
+    run_fields = {k: v for k, v in head.items() if k != "state" and k not in SHARDED_FIELDS}
+    manifest = RunManifest.model_validate(run_fields)
+    items: list[ItemState] = []
+    requests: list[tuple[int, str, RequestFacts]] = []
+    outcomes: list[tuple[int, str, RequestOutcome]] = []
+    history: list[tuple[int, RequestOutcome]] = []
+    quarantine: list[tuple[int, QuarantineRow]] = []
+    for shard in sorted(shards, key=lambda s: s.first):
+        items.extend(shard.items)
+        p = shard.positions
+        requests.extend(zip(p.requests, shard.requests, shard.requests.values(), strict=True))
+        outcomes.extend(zip(p.outcomes, shard.outcomes, shard.outcomes.values(), strict=True))
+        history.extend(zip(p.history, shard.history, strict=True))
+        quarantine.extend(zip(p.quarantine, shard.quarantine, strict=True))
+    manifest.items = items
+    manifest.requests = {k: v for _, k, v in sorted(requests, key=lambda e: e[0])}
+    manifest.outcomes = {k: v for _, k, v in sorted(outcomes, key=lambda e: e[0])}
+    manifest.history = [h for _, h in sorted(history, key=lambda e: e[0])]
+    manifest.quarantine = [q for _, q in sorted(quarantine, key=lambda e: e[0])]
+    manifest.batches = batches.batches if batches is not None else []
+    return manifest
