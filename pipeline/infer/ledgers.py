@@ -316,7 +316,7 @@ class RequestLedger:
         for the caller to claim and send itself."""
         found: dict[str, RequestOutcome] = {}
         waiting = dict(needed)
-        last_note = last_check = time.monotonic()
+        last_note, last_check = 0.0, time.monotonic()  # the first note at once, as the wait begins
         while waiting:
             for key, attempt in list(waiting.items()):
                 if (outcome := self.get(key)) is not None and outcome.attempt >= attempt:
