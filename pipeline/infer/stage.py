@@ -625,11 +625,11 @@ def _send_sync_rounds(
 
         def arrived(outcome: RequestOutcome, sending: dict[str, int] = sending) -> None:
             nonlocal last_save
-            if outcome.key in sending:
-                answers.release(outcome.key, sending.pop(outcome.key))
             _record(manifest, outcome)
             if outcome.ok:
                 answers.put(outcome)
+            if outcome.key in sending:  # answered (in the ledger first): no longer kept fresh
+                answers.release(outcome.key, sending.pop(outcome.key))
             ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
             if time.monotonic() - last_save > MANIFEST_SAVE_INTERVAL_S:  # what was paid survives a crash
                 ctx.save(manifest)
