@@ -45,6 +45,13 @@ def signed_until(url: str) -> float | None:
         return 0.0  # malformed: treated as expired, as the store would refuse it
 
 
+def _length(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 @dataclass
 class UrlFetcher:
     """Fetches media URLs; `clock_offset_s` moves the emulator's clock forward for expiry checks (a test
@@ -76,6 +83,9 @@ class UrlFetcher:
         limit = transport_limits().url_request_max_bytes
         try:
             with urllib.request.urlopen(url, timeout=self.timeout_s) as answer:  # noqa: S310 - http(s) only
+                declared = _length(answer.headers.get("Content-Length"))
+                if declared is not None and declared > limit:  # refused unread, as the service does
+                    raise _failed(url, f"the content exceeds the limit of {limit} bytes")
                 data = answer.read(limit + 1)
                 mime = str(answer.headers.get("Content-Type") or "")
         except urllib.error.HTTPError as exc:

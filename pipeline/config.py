@@ -191,6 +191,13 @@ class Settings(BaseSettings):
     )
     sync_rpm: int | None = Field(None, gt=0, description="client-side requests-per-minute cap in sync mode")
     sync_tpm: int | None = Field(None, gt=0, description="client-side tokens-per-minute cap in sync mode")
+    sync_claim_stale_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="a sync request's claim (overlapping runs of a date send each request once) that is not "
+        "refreshed for this long belongs to a dead run and is taken over; a live run refreshes its claims "
+        "every third of it, and a run restarted after a crash waits up to this long for the dead run's",
+    )
     create_backoff_seconds: float = Field(
         2.0, gt=0, description="base of the backoff between batch-create attempts (s)"
     )

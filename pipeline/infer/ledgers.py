@@ -23,16 +23,21 @@ The request ledger's claims do the same for sync requests (see `RequestLedger`).
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
+from pipeline.errors import PipelineError
 from pipeline.gemini.client import GeminiClient
 from pipeline.infer.batch import TERMINAL_FAILURES, state_name
 from pipeline.run.state import RequestOutcome
 from pipeline.storage import S3Layout, S3Location, S3Store
+
+log = logging.getLogger("pipeline.infer")
 
 
 class EarlierJob(BaseModel):
@@ -151,11 +156,94 @@ def find_by_display_name(client: GeminiClient, display_name: str) -> str | None:
     return None
 
 
-# A sync claim this old belongs to a run that died: a sync answer takes seconds. Kept short because a
-# run restarted after a crash waits this long for the requests the dead run had in flight; a live run
-# whose request takes longer (retries with backoff) may see it sent a second time by an overlapping run.
+# A sync claim not refreshed for this long belongs to a run that died (settings.sync_claim_stale_seconds
+# is the run's value): a live run refreshes every claim it holds every third of it (ClaimKeeper), however
+# long its request takes (retries with backoff included), so only a dead run's claims go stale. Kept
+# short because a run restarted after a crash waits this long for the requests the dead run had in flight.
 CLAIM_STALE_S = 30.0
 CLAIM_POLL_S = 1.0
+
+
+class ClaimKeeper:
+    """Keeps this run's sync claims fresh while their requests are in flight: a small thread rewrites each
+    held claim every `stale_s / 3` with `If-Match` on the ETag this run last wrote (a new `refreshed_at`),
+    so an overlapping run sees it live however long the request takes. A refresh that loses (another run
+    judged the claim stale and took it over: this process was stalled longer than `stale_s`) drops it.
+    Use it as a context manager; `release` a claim when its request's outcome has arrived."""
+
+    def __init__(self, store: S3Store, stale_s: float) -> None:
+        self.store = store
+        self.interval_s = stale_s / 3
+        self._held: dict[str, tuple[S3Location, dict[str, str], str]] = {}  # claim uri -> (loc, doc, etag)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.refreshes = 0
+        self.lost: list[str] = []
+
+    def __enter__(self) -> ClaimKeeper:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def hold(self, loc: S3Location, doc: dict[str, str], etag: str) -> None:
+        with self._lock:
+            self._held[loc.uri] = (loc, doc, etag)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._refresh_loop, name="claim-keeper", daemon=True)
+                self._thread.start()
+
+    def release(self, loc: S3Location) -> None:
+        with self._lock:
+            self._held.pop(loc.uri, None)
+
+    def held(self) -> list[str]:
+        with self._lock:
+            return list(self._held)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            self._held.clear()
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Rewrite every held claim once (the thread calls this every interval)."""
+        with self._lock:
+            held = list(self._held.values())
+        for loc, doc, etag in held:
+            fresh = {**doc, "refreshed_at": datetime.now(UTC).isoformat()}
+            try:
+                new_etag = self.store.put_json_if_match(loc, fresh, etag)
+            except PipelineError as exc:  # S3 throttled or down for a moment: the next pass tries again
+                log.warning(
+                    "claim refresh of %s failed (%s); retrying in %.0f s", loc.uri, exc, self.interval_s
+                )
+                continue
+            with self._lock:
+                if loc.uri not in self._held:  # released while we wrote: nothing to keep
+                    continue
+                if new_etag is None:
+                    self._held.pop(loc.uri)
+                    self.lost.append(loc.uri)
+                    log.warning(
+                        "claim %s was taken over by another run: its request may be sent twice", loc.uri
+                    )
+                    continue
+                self._held[loc.uri] = (loc, fresh, new_etag)
+                self.refreshes += 1
+
+
+def claim_age_s(doc: dict[str, object], now: datetime | None = None) -> float:
+    """Seconds since the claim was written or last refreshed."""
+    seen = str(doc.get("refreshed_at") or doc["claimed_at"])
+    return ((now or datetime.now(UTC)) - datetime.fromisoformat(seen)).total_seconds()
 
 
 class RequestLedger:
@@ -165,49 +253,86 @@ class RequestLedger:
 
     Overlapping runs: before sending a request, a run claims it, one small object per request and
     attempt, `<dest>/_ledger/claims/<model>/<key>-<attempt>.json`, written with `If-None-Match: *`. The
-    run that wins sends it; the other waits for the answer in this ledger (polling, at most
-    `CLAIM_STALE_S`) and takes it; a claim older than that is taken over with `If-Match`. Chosen per
-    request rather than per group of keys because two runs' pending sets differ (one already took
-    answers the other paid for), so no grouping both runs compute the same way would exist; the cost is
-    one extra conditional PUT per request sent (100,000 PUTs ~ $0.50 a night at S3's PUT price, done
-    just before the Gemini call, which takes seconds), and for a loser one GET plus its polling GETs.
-    Claims are left in place (tiny; expire them with a bucket lifecycle rule on `_ledger/claims/`)."""
+    run that wins sends it, refreshing the claim while the request is in flight (`ClaimKeeper`); the
+    other waits for the answer in this ledger (polling) as long as the claim stays fresh, and takes it; a
+    claim not refreshed for `stale_s` is taken over with `If-Match`. Chosen per request rather than per
+    group of keys because two runs' pending sets differ (one already took answers the other paid for),
+    so no grouping both runs compute the same way would exist; the cost is one extra conditional PUT per
+    request sent (100,000 PUTs ~ $0.50 a night at S3's PUT price, done just before the Gemini call, which
+    takes seconds), one more per `stale_s / 3` of a request's flight, and for a loser one GET plus its
+    polling GETs. Claims are left in place (tiny; expire them with a bucket lifecycle rule on
+    `_ledger/claims/`)."""
 
-    def __init__(self, store: S3Store, dest: S3Location, model: str) -> None:
+    def __init__(
+        self,
+        store: S3Store,
+        dest: S3Location,
+        model: str,
+        *,
+        stale_s: float = CLAIM_STALE_S,
+        keeper: ClaimKeeper | None = None,
+    ) -> None:
         self.store = store
         self.root = S3Layout(dest).request_ledger(model)
         self.claims = S3Layout(dest).request_claims(model)
+        self.stale_s = stale_s
+        self.keeper = keeper
+
+    def _claim_loc(self, key: str, attempt: int) -> S3Location:
+        return self.claims.join(f"{key}-{attempt}.json")
 
     def claim(self, key: str, attempt: int, run_id: str) -> bool:
-        """Whether this run may send `key`'s attempt now (it won or took over the claim)."""
-        loc = self.claims.join(f"{key}-{attempt}.json")
+        """Whether this run may send `key`'s attempt now (it won or took over the claim). A won claim is
+        handed to the keeper (refreshed until `release`)."""
+        loc = self._claim_loc(key, attempt)
         mine = {"run_id": run_id, "claimed_at": datetime.now(UTC).isoformat()}
-        if self.store.put_json_if_absent(loc, mine) is not None:
-            return True
-        doc, etag = self.store.get_json_versioned(loc)
-        if doc is None or etag is None:  # deleted in between: try once more
-            return self.store.put_json_if_absent(loc, mine) is not None
-        if doc.get("run_id") == run_id:  # an earlier try of this same run
-            return True
-        age = (datetime.now(UTC) - datetime.fromisoformat(str(doc["claimed_at"]))).total_seconds()
-        return age >= CLAIM_STALE_S and self.store.put_json_if_match(loc, mine, etag) is not None
+        etag = self.store.put_json_if_absent(loc, mine)
+        if etag is None:
+            doc, seen = self.store.get_json_versioned(loc)
+            if doc is None or seen is None:  # deleted in between: try once more
+                etag = self.store.put_json_if_absent(loc, mine)
+            elif doc.get("run_id") == run_id or claim_age_s(doc) >= self.stale_s:
+                # an earlier try of this same run, or a claim nobody refreshes: this run's now
+                etag = self.store.put_json_if_match(loc, mine, seen)
+        if etag is None:
+            return False
+        if self.keeper is not None:
+            self.keeper.hold(loc, mine, etag)
+        return True
 
-    def wait(
-        self, needed: dict[str, int], note: Callable[[str], None], timeout_s: float = CLAIM_STALE_S
-    ) -> dict[str, RequestOutcome]:
-        """The answers other runs are sending (key -> the attempt awaited), as they arrive in the ledger;
-        what has not arrived within `timeout_s` is left out (its claim is stale by then)."""
+    def release(self, key: str, attempt: int) -> None:
+        """The attempt's outcome has arrived: its claim is no longer refreshed."""
+        if self.keeper is not None:
+            self.keeper.release(self._claim_loc(key, attempt))
+
+    def live(self, key: str, attempt: int) -> bool:
+        """Whether another run's claim on `key`'s attempt is still refreshed (its request in flight)."""
+        doc = self.store.get_json_or_none(self._claim_loc(key, attempt))
+        return doc is not None and claim_age_s(doc) < self.stale_s
+
+    def wait(self, needed: dict[str, int], note: Callable[[str], None]) -> dict[str, RequestOutcome]:
+        """The answers other runs are sending (key -> the attempt awaited), as they arrive in the ledger,
+        for as long as their claims stay fresh; a key whose claim goes stale (its run died) is left out,
+        for the caller to claim and send itself."""
         found: dict[str, RequestOutcome] = {}
-        deadline, last_note = time.monotonic() + timeout_s, 0.0
-        while len(found) < len(needed) and time.monotonic() < deadline:
-            for key, attempt in needed.items():
-                if key not in found and (outcome := self.get(key)) is not None and outcome.attempt >= attempt:
+        waiting = dict(needed)
+        last_note, last_check = 0.0, time.monotonic()  # the first note at once, as the wait begins
+        while waiting:
+            for key, attempt in list(waiting.items()):
+                if (outcome := self.get(key)) is not None and outcome.attempt >= attempt:
                     found[key] = outcome
-            if len(found) < len(needed):
-                if time.monotonic() - last_note >= WAIT_NOTE_EVERY_S:
-                    note(f"waiting for {len(needed) - len(found)} answer(s) another run is receiving")
-                    last_note = time.monotonic()
-                time.sleep(CLAIM_POLL_S)
+                    del waiting[key]
+            if not waiting:
+                break
+            if time.monotonic() - last_check >= self.stale_s / 3:  # claims are refreshed this often
+                waiting = {k: a for k, a in waiting.items() if self.live(k, a)}
+                last_check = time.monotonic()
+                if not waiting:
+                    break
+            if time.monotonic() - last_note >= WAIT_NOTE_EVERY_S:
+                note(f"waiting for {len(waiting)} answer(s) another run is receiving")
+                last_note = time.monotonic()
+            time.sleep(CLAIM_POLL_S)
         return found
 
     def get(self, key: str) -> RequestOutcome | None:

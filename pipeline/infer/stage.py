@@ -22,6 +22,7 @@ from pipeline.infer import batch, filebatch, media_urls, sync, waves
 from pipeline.infer import prompt_cache as caching
 from pipeline.infer.ledgers import (
     BatchLedger,
+    ClaimKeeper,
     LedgerRecord,
     RequestLedger,
     find_by_display_name,
@@ -587,9 +588,17 @@ def _keys_to_send(manifest: RunManifest, max_attempts: int) -> list[str]:
 
 
 def _send_sync(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> None:
+    # The claims this run wins are refreshed while their requests are in flight (ledgers.ClaimKeeper).
+    with ClaimKeeper(ctx.store, ctx.settings.sync_claim_stale_seconds) as keeper:
+        _send_sync_rounds(ctx, manifest, client, keeper)
+
+
+def _send_sync_rounds(
+    ctx: RunContext, manifest: RunManifest, client: GeminiClient, keeper: ClaimKeeper
+) -> None:
     s = ctx.settings
     policy = sync.SyncPolicy(concurrency=s.sync_concurrency, rpm=s.sync_rpm, tpm=s.sync_tpm)
-    answers = RequestLedger(ctx.store, ctx.dest, s.model)
+    answers = RequestLedger(ctx.store, ctx.dest, s.model, stale_s=s.sync_claim_stale_seconds, keeper=keeper)
     for _round in range(s.max_request_attempts + 1):
         keys = _keys_to_send(manifest, s.max_request_attempts)
         keys = [k for k in keys if not _answered_before(manifest, answers, k)]
@@ -604,22 +613,28 @@ def _send_sync(ctx: RunContext, manifest: RunManifest, client: GeminiClient) -> 
             _ensure_prompt_cache(ctx, manifest, client)
         last_save = time.monotonic()
         others: dict[str, int] = {}  # key -> the attempt another run is sending
+        sending: dict[str, int] = {}  # key -> the attempt this run claimed and is sending
 
-        def claimed(key: str, others: dict[str, int] = others) -> bool:
+        def claimed(key: str, others: dict[str, int] = others, sending: dict[str, int] = sending) -> bool:
             attempt = manifest.outcomes[key].attempt + 1 if key in manifest.outcomes else 1
             if answers.claim(key, attempt, ctx.run_id):
+                sending[key] = attempt
                 return True
             others[key] = attempt
             return False
 
         unsaved: set[str] = set()
 
-        def arrived(outcome: RequestOutcome, unsaved: set[str] = unsaved) -> None:
+        def arrived(
+            outcome: RequestOutcome, unsaved: set[str] = unsaved, sending: dict[str, int] = sending
+        ) -> None:
             nonlocal last_save
             _record(manifest, outcome)
             unsaved.add(outcome.key)
             if outcome.ok:
                 answers.put(outcome)
+            if outcome.key in sending:  # answered (in the ledger first): no longer kept fresh
+                answers.release(outcome.key, sending.pop(outcome.key))
             ctx.progress.advance("infer (sync)", f"{outcome.key}: {outcome.status}")
             if time.monotonic() - last_save > MANIFEST_SAVE_INTERVAL_S:  # what was paid survives a crash
                 ctx.save(manifest, changed_keys=unsaved)  # the shards of these answers, and the head

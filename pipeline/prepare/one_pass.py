@@ -5,8 +5,9 @@ into one trim branch per chunk). A video's sound goes into its chunk files, or, 
 off (settings.audio_model), into an Ogg/Opus file per chunk written by the same pass. Images: whichever decoder the probe chose (ProbeResult.decoder):
 Pillow (pipeline.media.still: EXIF orientation applied, resized, re-encoded as a metadata-free JPEG), or
 ffmpeg's first frame for what Pillow cannot read (a HEIF image sequence). A moving animation (GIF, APNG,
-animated WebP): Pillow's frames, with their times, through the same one ffmpeg pass as a video. Every output is
-ffprobed afterwards, so a PreparedChunk carries what the file really holds. A text subtitle track, where
+animated WebP): Pillow's frames, with their times, through the same one ffmpeg pass as a video. Every video and
+audio output is ffprobed afterwards, so a PreparedChunk carries what the file really holds (its real duration
+and streams); a picture's JPEG is read back from its header by Pillow (its size is all there is to know). A text subtitle track, where
 the task asks for it, is read in one extra pass (demux only) and cut per planned chunk
 (pipeline.media.subtitles), onto the chunk record.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 from pipeline.errors import CorruptMediaError, MediaError
 from pipeline.media.colour import to_sdr_filters
 from pipeline.media.ffmpeg import Failure, FFmpeg, Input, default_ffmpeg
-from pipeline.media.still import save_animation, save_jpeg
+from pipeline.media.still import open_image, save_animation, save_jpeg
 from pipeline.media.subtitles import chunk_context, extract_cues
 from pipeline.models import (
     ChunkSpec,
@@ -313,8 +314,36 @@ def _prepare_image(
         save_jpeg(src, plan.settings.image_max_px, out, JPEG_QUALITY, name)
     else:
         _prepare_image_ffmpeg(runner, src, plan, probe, out, name)
-    chunk = _chunk_from_output(runner, 0, 0.0, out, IMAGE_MIME, name)
-    return [chunk]
+    return [_image_chunk(out, name)]
+
+
+def _image_chunk(path: Path, name: str) -> PreparedChunk:
+    """The JPEG just written, read back from its header by Pillow: a picture has no duration and no
+    sound, and its size is all the request needs, so no ffprobe is started for it (85% of a night's
+    objects are pictures; a probe process each was most of their preparation)."""
+    if not path.exists() or path.stat().st_size == 0:
+        raise CorruptMediaError(
+            f"{name}: no picture was written for {path.name}; re-export the source", reason="empty_chunk"
+        )
+    try:
+        with open_image(path, name) as im:
+            width, height = im.size
+    except (MediaError, OSError) as exc:  # UnidentifiedImageError is an OSError
+        raise CorruptMediaError(
+            f"{name}: the prepared chunk {path.name} cannot be read back ({exc}); re-export the source",
+            reason="bad_output",
+        ) from exc
+    return PreparedChunk(
+        index=0,
+        start_s=0.0,
+        duration_s=0.0,
+        mime_type=IMAGE_MIME,
+        bytes=path.stat().st_size,
+        path=str(path),
+        width=width,
+        height=height,
+        has_audio=False,
+    )
 
 
 def _attach_subtitles(

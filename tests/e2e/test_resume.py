@@ -87,6 +87,9 @@ def test_killed_sync_run_does_not_pay_again_for_answers_it_received(services, bu
             "MEDIA_PIPELINE_SYNC_CONCURRENCY": "1",
             "MEDIA_PIPELINE_MAX_CHUNK_SECONDS": "2",
             "MEDIA_PIPELINE_OVERLAP_SECONDS": "0.5",
+            # the request the killed run had in flight: its claim goes stale (unrefreshed) after 3 s,
+            # not the default 30 s the second run would wait for it
+            "MEDIA_PIPELINE_SYNC_CLAIM_STALE_SECONDS": "3",
         }
         first = _run(env)
         answered = S3Location.parse(dest).join("_ledger", "requests")
