@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--skip-plan", action="store_true", help="skip the dry-run plan benchmark")
     p.add_argument("--only-scale", action="store_true", help="run only the scale and dry-run plan benchmarks")
+    p.add_argument(
+        "--profile-dir", type=Path, default=None, help="cProfile each scale / plan job's main process here"
+    )
     p.add_argument("--out", type=Path, default=Path("bench-results.json"))
     return p.parse_args(argv)
 
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             sizes=() if args.skip_scale else args.scale,
             plan_objects=None if args.skip_plan else args.plan_objects,
             cache_dir=args.cache_dir,
+            profile_dir=args.profile_dir,
         )
         scale_rows, details["scale"] = run_scale_bench(scale, log)
         rows += scale_rows

@@ -16,15 +16,18 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
-# Key prefixes the counts are split by (after the bucket): the first that appears in the key wins.
-AREAS = ("_staging/runs/", "_staging/chunks/", "_staging/", "_ledger/", "dt=")
+# Parts of the layout the counts are split by (in the key, after the bucket): the first found wins;
+# `source_prefix` marks the sources, anything else under a key is a table.
+AREAS = ("_staging/runs/", "_staging/chunks/", "_staging/", "_ledger/", "_validation/")
 
 
-def area_of(key: str) -> str:
+def area_of(key: str, source_prefix: str = "incoming/") -> str:
     for area in AREAS:
         if area in key:
-            return area.rstrip("/=") if area != "dt=" else "tables or sources (dt=)"
-    return "other" if key else "bucket"
+            return area.rstrip("/")
+    if not key:
+        return "bucket"  # listings, multi-object deletes, bucket calls
+    return "sources" if key.startswith(source_prefix) else "tables"
 
 
 @dataclass

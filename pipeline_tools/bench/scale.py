@@ -24,6 +24,7 @@ import ctypes
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,8 @@ class ScaleConfig:
     batch_delay_s: float = 1.0  # the emulator's time from create to a finished batch job
     batch_poll_s: float = 1.0  # the job's batch polling (the default 10 s would only add waits)
     http_upload_sample: int = 500  # tiny objects PUT over HTTP to time an upload of the whole listing
+    long_videos: bool = True  # False: no multi-chunk video (quick tests)
+    profile_dir: Path | None = None  # cProfile each job's main process into this directory
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -82,18 +85,31 @@ def _become_subreaper() -> bool:
         return False
 
 
-def _reap_orphans(grace_s: float = 10.0) -> int:
-    """Wait for every child left (orphans re-parented here); how many were reaped."""
+def _own_children() -> set[int]:
+    pids: set[int] = set()
+    try:
+        for task in Path("/proc/self/task").iterdir():
+            pids.update(int(c) for c in (task / "children").read_text().split())
+    except (OSError, ValueError):
+        pass
+    return pids
+
+
+def _reap_orphans(keep: set[int], grace_s: float = 10.0) -> int:
+    """Wait for the children that appeared during the job (orphans re-parented here) and are not in
+    `keep` (this process's own, such as a resource tracker); how many were reaped."""
     reaped, deadline = 0, time.monotonic() + grace_s
     while time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
+        left = _own_children() - keep
+        if not left:
             break
-        if pid == 0:
-            time.sleep(0.05)
-        else:
-            reaped += 1
+        for pid in left:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            reaped += done == pid
+        time.sleep(0.05)
     return reaped
 
 
@@ -113,19 +129,21 @@ class JobRun:
 
 
 def run_job_process(
-    env: dict[str, str], dt: date, *, dry_run: bool, work: Path, poll_s: float = 0.1
+    env: dict[str, str],
+    dt: date,
+    *,
+    dry_run: bool,
+    work: Path,
+    poll_s: float = 0.1,
+    profile: Path | None = None,
 ) -> JobRun:
-    """The job in its own process: wall, CPU of its tree, polled peak RSS of its tree, its result."""
+    """The job in its own process: wall, CPU of its tree, polled peak RSS of its tree, its result.
+    With `profile`, the job's main process runs under cProfile (pstats written there)."""
     out = work / f"job-{dt.isoformat()}{'-dry' if dry_run else ''}.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "pipeline_tools.bench.scale_job",
-        "--date",
-        dt.isoformat(),
-        "--out",
-        str(out),
-    ]
+    profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    cmd = [sys.executable, *profiler, "-m", "pipeline_tools.bench.scale_job", "--date", dt.isoformat()]
+    cmd += ["--out", str(out)]
+    keep = _own_children()
     cpu0, start = _children_cpu_s(), time.perf_counter()
     proc = subprocess.Popen([*cmd, *(["--dry-run"] if dry_run else [])], env=env)
     peak = 0.0
@@ -133,7 +151,7 @@ def run_job_process(
         peak = max(peak, _tree_rss_mb(proc.pid))
         time.sleep(poll_s)
     wall = time.perf_counter() - start
-    _reap_orphans()
+    _reap_orphans(keep)
     cpu = _children_cpu_s() - cpu0
     if proc.returncode != 0:
         raise RuntimeError(f"the job exited {proc.returncode} (see its output above)")
@@ -180,6 +198,9 @@ def measure_floor(night: ScaleNight, workers: int | None = None) -> Floor:
 
 
 # ----------------------------------------------------------------------------------- emulator evidence
+_SIGNED_QUERY = re.compile(r"(X-Amz-[A-Za-z]+)=([^&\"]*)")
+
+
 def _batch_items(body: Any) -> list[Any]:
     batch = body.get("batch") if isinstance(body, dict) else None
     src = (batch or {}).get("inputConfig") or (batch or {}).get("input_config") or {}
@@ -191,6 +212,7 @@ def _batch_items(body: Any) -> list[Any]:
 def emulator_evidence(stats: dict[str, Any], recorded: list[dict[str, Any]]) -> dict[str, Any]:
     """Files API uploads (by what was uploaded) and the bytes of each inline batch request, as received."""
     sizes: list[int] = []
+    largest = ""
     inline_data = 0
     uploads: dict[str, int] = {}
     for entry in recorded:
@@ -199,6 +221,7 @@ def emulator_evidence(stats: dict[str, Any], recorded: list[dict[str, Any]]) -> 
             for item in _batch_items(entry.get("body")):
                 text = json.dumps(item, separators=(",", ":"))
                 sizes.append(len(text.encode()))
+                largest = text if len(text) > len(largest) else largest
                 inline_data += '"inlineData"' in text or '"inline_data"' in text
         elif "/upload/" in path and entry.get("method") == "POST" and "headers" in entry:
             kind = str(entry["headers"].get("x-goog-upload-header-content-type", "?"))
@@ -216,6 +239,8 @@ def emulator_evidence(stats: dict[str, Any], recorded: list[dict[str, Any]]) -> 
         "payload_max_bytes": max(sizes, default=0),
         "payload_mean_bytes": round(sum(sizes) / len(sizes), 1) if sizes else 0.0,
         "payload_with_inline_data": inline_data,
+        # where the bytes go; a signed URL's query values are cut (a URL is a credential)
+        "payload_largest_redacted": _SIGNED_QUERY.sub(lambda m: f"{m[1]}=<{len(m[2])}>", largest),
     }
 
 
@@ -271,7 +296,7 @@ def run_size(n: int, cfg: ScaleConfig, log: Callable[[str], None]) -> dict[str, 
     from pipeline_tools.embedded import embedded_services
 
     started = time.perf_counter()
-    night = generate_scale_night(n, cfg.cache_dir)
+    night = generate_scale_night(n, cfg.cache_dir, long_videos=cfg.long_videos)
     log(f"scale {n}: objects ready in {time.perf_counter() - started:.0f} s ({night.mix()}); floor ...")
     floor = measure_floor(night)
     log(f"scale {n}: floor {floor.wall_s:.1f} s wall, {floor.cpu_s:.1f} s CPU ({floor.workers} processes)")
@@ -286,7 +311,8 @@ def run_size(n: int, cfg: ScaleConfig, log: Callable[[str], None]) -> dict[str, 
         s3.reset()
         services.emulator.reset()
         env = {**_job_env(services.env()), "MEDIA_PIPELINE_BATCH_POLL_SECONDS": str(cfg.batch_poll_s)}
-        job = run_job_process(env, SCALE_DATE, dry_run=False, work=Path(work))
+        profile = cfg.profile_dir / f"scale-{n}.pstats" if cfg.profile_dir else None
+        job = run_job_process(env, SCALE_DATE, dry_run=False, work=Path(work), profile=profile)
         s3_seen = s3.snapshot()
         evidence = emulator_evidence(services.emulator.stats(), services.emulator.recorded_requests())
         run_id = str(job.result.get("run_id"))
@@ -363,7 +389,10 @@ def run_plan(p: int, cfg: ScaleConfig, log: Callable[[str], None]) -> dict[str, 
             f"moto's store directly in {inject_s:.1f} s; dry run ..."
         )
         s3.reset()
-        job = run_job_process(_job_env(services.env()), PLAN_DATE, dry_run=True, work=Path(work))
+        profile = cfg.profile_dir / f"plan-{p}.pstats" if cfg.profile_dir else None
+        job = run_job_process(
+            _job_env(services.env()), PLAN_DATE, dry_run=True, work=Path(work), profile=profile
+        )
         s3_seen = s3.snapshot()
     state_put = s3_seen["largest_put"].get("_staging/runs", {"bytes": 0, "key": ""})
     details = {

@@ -27,13 +27,14 @@ from enum import StrEnum
 from pathlib import Path
 
 # Bump when what an object looks like changes: the cache is keyed by it.
-SCALE_SAMPLES_VERSION = 2
+SCALE_SAMPLES_VERSION = 4
 IMAGE_SIZE = (320, 240)
 CLIP_S, AUDIO_S = 6.0, 8.0
 LONG_S = 320.0  # longer than the default 300 s chunk: two chunks
 BASE_VARIANTS = 3  # base clips / audio files / long videos the copies are made from
-# The mix over every 20 objects: 17 images, 2 clips, 1 audio; every 500th (from the 8th on) a long video.
-_CYCLE = ("image",) * 17 + ("clip", "clip", "audio")
+# The mix over every 20 objects: 17 images, 2 clips, 1 audio (spread, so that a dozen has each kind);
+# every 500th (from the 8th on) a long video.
+_CYCLE = ("image", "clip", "image", "audio", *("image",) * 7, "clip", *("image",) * 8)
 _LONG_EVERY, _LONG_AT = 500, 7
 
 
@@ -48,14 +49,19 @@ class Kind(StrEnum):
         return {"image": ".png", "clip": ".mp4", "audio": ".mp3", "long": ".mp4"}[self.value]
 
 
-def kind_of(index: int) -> Kind:
-    if index % _LONG_EVERY == _LONG_AT:
+def _variant(index: int) -> int:
+    """The base file object `index` is a copy of: one per cycle of 20, so a small night needs few."""
+    return (index // len(_CYCLE)) % BASE_VARIANTS
+
+
+def kind_of(index: int, *, long_videos: bool = True) -> Kind:
+    if long_videos and index % _LONG_EVERY == _LONG_AT:
         return Kind.LONG
     return Kind(_CYCLE[index % len(_CYCLE)])
 
 
-def object_name(index: int) -> str:
-    kind = kind_of(index)
+def object_name(index: int, *, long_videos: bool = True) -> str:
+    kind = kind_of(index, long_videos=long_videos)
     return f"obj{index:06d}_{kind.value}{kind.suffix}"
 
 
@@ -65,15 +71,16 @@ class ScaleNight:
 
     root: Path
     count: int
+    long_videos: bool = True
 
     @property
     def paths(self) -> list[Path]:
-        return [self.root / object_name(i) for i in range(self.count)]
+        return [self.root / object_name(i, long_videos=self.long_videos) for i in range(self.count)]
 
     def mix(self) -> dict[str, int]:
         counts = dict.fromkeys((k.value for k in Kind), 0)
         for i in range(self.count):
-            counts[kind_of(i).value] += 1
+            counts[kind_of(i, long_videos=self.long_videos).value] += 1
         return counts
 
 
@@ -170,35 +177,39 @@ def tiny_png(index: int) -> bytes:
     )
 
 
-def _make(cache: Path, index: int) -> None:
-    out = cache / "objects" / object_name(index)
+def _make(cache: Path, index: int, long_videos: bool) -> None:
+    out = cache / "objects" / object_name(index, long_videos=long_videos)
     if out.exists():
         return
-    kind = kind_of(index)
+    kind = kind_of(index, long_videos=long_videos)
     if kind is Kind.IMAGE:
         part = out.with_name(f".{out.name}.part")
         part.write_bytes(png_bytes(index))
         part.rename(out)
     else:
-        _copy_with_tag(_base(cache, kind, index % BASE_VARIANTS), out, index)
+        _copy_with_tag(_base(cache, kind, _variant(index)), out, index)
 
 
 def scale_cache(cache_dir: Path) -> Path:
     return cache_dir / f"scale-v{SCALE_SAMPLES_VERSION}"
 
 
-def generate_scale_night(count: int, cache_dir: Path, *, workers: int | None = None) -> ScaleNight:
-    """Make (or reuse from `cache_dir`) the first `count` objects; return the night."""
+def generate_scale_night(
+    count: int, cache_dir: Path, *, long_videos: bool = True, workers: int | None = None
+) -> ScaleNight:
+    """Make (or reuse from `cache_dir`) the first `count` objects; return the night. Without
+    `long_videos` the long video's places hold what the 20-object cycle puts there (quick tests)."""
     cache = scale_cache(cache_dir)
-    (cache / "objects").mkdir(parents=True, exist_ok=True)
+    night = ScaleNight(cache / "objects", count, long_videos)
+    night.root.mkdir(parents=True, exist_ok=True)
     # Base files first, one each (threads would race to make the same one).
     for kind in (Kind.CLIP, Kind.AUDIO, Kind.LONG):
-        used = {i % BASE_VARIANTS for i in range(count) if kind_of(i) is kind}
+        used = {_variant(i) for i in range(count) if kind_of(i, long_videos=long_videos) is kind}
         for variant in sorted(used):
             _base(cache, kind, variant)
-    todo: Iterable[int] = (i for i in range(count) if not (cache / "objects" / object_name(i)).exists())
-    # ffmpeg copies wait on a subprocess and Pillow's encoder drops the GIL: threads are enough.
+    todo: Iterable[int] = (i for i, path in enumerate(night.paths) if not path.exists())
+    # Pillow's encoder drops the GIL and the copies are file I/O: threads are enough.
     with ThreadPoolExecutor(max_workers=workers or 2 * (os.cpu_count() or 1)) as pool:
-        for _ in pool.map(lambda i: _make(cache, i), todo):
+        for _ in pool.map(lambda i: _make(cache, i, long_videos), todo):
             pass
-    return ScaleNight(cache / "objects", count)
+    return night
