@@ -360,7 +360,8 @@ def run_size(n: int, cfg: ScaleConfig, log: Callable[[str], None]) -> dict[str, 
         f"scale {n}: job {job.wall_s:.1f} s wall ({job.wall_s / floor.wall_s:.2f}x floor), "
         f"{job.cpu_s:.1f} s CPU, peak {job.peak_rss_mb:.0f} MB, "
         f"{s3_seen['requests_total'] / n:.1f} S3 and {evidence['gemini_requests'] / n:.2f} Gemini requests "
-        f"per object, {evidence['files_uploads']} uploads"
+        f"per object, {evidence['files_uploads']} uploads; stages "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in job.result.get("stage_s", {}).items())
     )
     return details
 
