@@ -198,7 +198,7 @@ def measure_floor(night: ScaleNight, workers: int | None = None) -> Floor:
 
 
 # ----------------------------------------------------------------------------------- emulator evidence
-_SIGNED_QUERY = re.compile(r"(X-Amz-[A-Za-z]+)=([^&\"]*)")
+_SIGNED_QUERY = re.compile(r"(X-Amz-[A-Za-z-]+)=([^&\"]*)")
 
 
 def _batch_items(body: Any) -> list[Any]:
