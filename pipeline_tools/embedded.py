@@ -7,11 +7,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from gemini_emulator import EmulatorConfig, GeminiEmulator
 
@@ -32,6 +35,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class WrappedMotoServer(ThreadedMotoServer):
+    """moto's threaded server with its WSGI app passed through `wrap` (the bench counts requests there,
+    at the server, independently of the pipeline)."""
+
+    def __init__(self, wrap: Callable[[WsgiApp], WsgiApp], *, ip_address: str, port: int) -> None:
+        super().__init__(ip_address=ip_address, port=port, verbose=False)
+        self._wrap = wrap
+
+    def _server_entry(self) -> None:
+        app = self._wrap(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 @dataclass
 class EmbeddedServices:
     s3_endpoint: str
@@ -50,17 +73,30 @@ class EmbeddedServices:
 
 
 @contextmanager
-def embedded_services(*, batch_delay_s: float = 1.0, set_env: bool = True) -> Iterator[EmbeddedServices]:
-    """Start moto S3 and the Gemini emulator on free loopback ports; optionally export their env."""
+def embedded_services(
+    *,
+    batch_delay_s: float = 1.0,
+    set_env: bool = True,
+    emulator_config: EmulatorConfig | None = None,
+    wrap_s3: Callable[[WsgiApp], WsgiApp] | None = None,
+) -> Iterator[EmbeddedServices]:
+    """Start moto S3 and the Gemini emulator on free loopback ports; optionally export their env.
+    `emulator_config` replaces the emulator's (then `batch_delay_s` is unused); `wrap_s3` wraps the S3
+    server's WSGI app (a request counter)."""
     # moto's werkzeug logs one line per S3 call at INFO: noise in the demo's and the tests' output.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto = (
+        ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        if wrap_s3 is None
+        else WrappedMotoServer(wrap_s3, ip_address="127.0.0.1", port=port)
+    )
     moto.start()
-    emulator = GeminiEmulator(
-        EmulatorConfig(batch_pending_s=batch_delay_s / 3, batch_running_s=batch_delay_s * 2 / 3)
-    ).start()
+    config = emulator_config or EmulatorConfig(
+        batch_pending_s=batch_delay_s / 3, batch_running_s=batch_delay_s * 2 / 3
+    )
+    emulator = GeminiEmulator(config).start()
     services = EmbeddedServices(f"http://127.0.0.1:{port}", emulator.base_url, emulator)
     saved = {k: os.environ.get(k) for k in services.env()}
     if set_env:

@@ -4,6 +4,7 @@ committed for the date in one manifest PUT; costs summed exactly from per-reques
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,7 @@ from pipeline.commit.writer import (
 from pipeline.errors import WriteConflictError
 from pipeline.models import ItemStatus
 from pipeline.run.context import RunContext
-from pipeline.run.state import QuarantineRow, RunManifest
+from pipeline.run.state import ItemState, QuarantineRow, RunManifest
 from pipeline.tables.reader import commit_manifest_loc
 from pipeline.validate import ledger_entry, quality, validation_frames
 
@@ -89,6 +90,26 @@ def _billed_by_others(ctx: RunContext, base: CommitBase, run_id: str) -> set[Att
     return billed_attempts(rows)
 
 
+# Threads for the per-item S3 calls after the commit (an answer ledger entry, a chunk prefix deleted).
+_FINISH_THREADS = 16
+
+
+def _finish_items(ctx: RunContext, manifest: RunManifest) -> None:
+    """Each committed item's answer into the ledger and its prepared chunks deleted. These are two or
+    three small S3 calls an item that wait on the network: on a few threads, not one after another
+    (in order they took a quarter of a 200-object run's commit on the embedded S3)."""
+
+    def finish(item: ItemState) -> None:
+        if item.status == ItemStatus.OK and item.answer is not None and item.reused_from_run_id is None:
+            ctx.store.put_json(ctx.answer_ledger(item.source.sha256), ledger_entry(manifest, item))
+        if item.prepared and item.fingerprint:
+            ctx.store.delete_prefix(ctx.chunk_prefix(item))
+
+    with ThreadPoolExecutor(max_workers=_FINISH_THREADS) as pool:
+        for _ in pool.map(finish, manifest.items):  # the first error is raised here
+            pass
+
+
 def stage_commit(ctx: RunContext) -> RunSummary:
     manifest = ctx.load()
     dt, on = manifest.dt, ctx.today
@@ -121,11 +142,7 @@ def stage_commit(ctx: RunContext) -> RunSummary:
     ctx.progress.advance("commit", f"committed dt={dt}")
     quality.publish(ctx, validator, gate, run, tables["quarantine"])
 
-    for item in manifest.items:
-        if item.status == ItemStatus.OK and item.answer is not None and item.reused_from_run_id is None:
-            ctx.store.put_json(ctx.answer_ledger(item.source.sha256), ledger_entry(manifest, item))
-        if item.prepared and item.fingerprint:
-            ctx.store.delete_prefix(ctx.chunk_prefix(item))
+    _finish_items(ctx, manifest)
     manifest.stages_done.append("commit")
     ctx.save(manifest)
     quality.raise_if_poor(ctx, gate, run, tables["quarantine"])

@@ -1,5 +1,5 @@
 """python -m pipeline_tools.bench [--duration S] [--size WxH] [--big-mb N] [--skip-gemini] [--skip-estimate]
-[--out bench-results.json]
+[--scale 1000,10000 | --skip-scale] [--plan-objects N | --skip-plan] [--only-scale] [--out bench-results.json]
 
 Prints metric / measured / target / PASS-FAIL, writes the results as JSON, exits 1 when a target fails."""
 
@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from pipeline_tools.bench.estimate import NightSize
-from pipeline_tools.bench.run import BenchConfig, format_table, run_bench
+from pipeline_tools.bench.run import BenchConfig, Row, format_table, run_bench
+from pipeline_tools.bench.scale import DEFAULT_SIZES, PLAN_OBJECTS, ScaleConfig, parse_sizes
 from pipeline_tools.bench.sources import SourceSpec, default_cache_dir
 
 
@@ -39,6 +41,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="IMAGES,VIDEOS,AUDIOS",
         help="files per night of the estimate benchmark (default 24,6,4)",
     )
+    p.add_argument(
+        "--scale",
+        type=parse_sizes,
+        default=parse_sizes(os.environ.get("BENCH_SCALE") or ",".join(map(str, DEFAULT_SIZES))),
+        metavar="N[,N...]",
+        help="objects per night of the scale benchmark (env BENCH_SCALE; default 1000,10000)",
+    )
+    p.add_argument("--skip-scale", action="store_true", help="skip the scale benchmark (nights of N objects)")
+    p.add_argument(
+        "--plan-objects",
+        type=int,
+        default=PLAN_OBJECTS,
+        help="tiny objects listed for the dry-run plan benchmark (default 100000)",
+    )
+    p.add_argument("--skip-plan", action="store_true", help="skip the dry-run plan benchmark")
+    p.add_argument("--only-scale", action="store_true", help="run only the scale and dry-run plan benchmarks")
+    p.add_argument(
+        "--profile-dir", type=Path, default=None, help="cProfile each scale / plan job's main process here"
+    )
     p.add_argument("--out", type=Path, default=Path("bench-results.json"))
     return p.parse_args(argv)
 
@@ -56,16 +77,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.perf_counter()
     log = lambda msg: print(f"[bench] {msg}", flush=True)  # noqa: E731
-    rows, details = run_bench(cfg, log=log)
-    if not args.skip_gemini:
+    rows: list[Row] = []
+    details: dict[str, object] = {}
+    if not args.only_scale:
+        rows, details = run_bench(cfg, log=log)
+    if not args.skip_gemini and not args.only_scale:
         from pipeline_tools.bench.gemini import run_gemini_bench
 
         rows += run_gemini_bench(log)
-    if not args.skip_estimate:
+    if not args.skip_estimate and not args.only_scale:
         from pipeline_tools.bench.estimate import run_estimate_bench
 
         estimate_rows, details["estimate"] = run_estimate_bench(log, args.estimate_night)
         rows += estimate_rows
+    if not args.skip_scale or not args.skip_plan:
+        from pipeline_tools.bench.scale import run_scale_bench
+
+        scale = ScaleConfig(
+            sizes=() if args.skip_scale else args.scale,
+            plan_objects=None if args.skip_plan else args.plan_objects,
+            cache_dir=args.cache_dir,
+            profile_dir=args.profile_dir,
+        )
+        scale_rows, details["scale"] = run_scale_bench(scale, log)
+        rows += scale_rows
     table = format_table(rows)
     print()
     print(table)

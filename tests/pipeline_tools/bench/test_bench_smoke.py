@@ -14,7 +14,7 @@ from pipeline_tools.bench.run import Row, format_table
 def test_bench_runs_on_a_tiny_source(tmp_path):
     out = tmp_path / "bench-results.json"
     argv = ["--duration", "4", "--size", "160x90", "--big-mb", "2", "--naive-seconds", "4", "--skip-gemini",
-            "--skip-estimate"]  # fmt: skip
+            "--skip-estimate", "--skip-scale", "--skip-plan"]  # fmt: skip
     code = main([*argv, "--cache-dir", str(tmp_path / "cache"), "--out", str(out)])
     doc = json.loads(out.read_text())
     assert code == (1 if doc["failed"] else 0)
