@@ -128,6 +128,60 @@ def truncated_mp4(path: Path, share: float, seconds: float = 20.0) -> Path:
     return path
 
 
+def recording(path: Path, seconds: float = 20.0, gop: int = 50) -> Path:
+    """A whole `seconds` s H.264 + AAC recording (160x120 testsrc2 at 25 fps, a sine), muxed as its suffix says
+    (.mp4 with its index at the front, .mkv, .ts)."""
+    faststart = ["-movflags", "+faststart"] if path.suffix == ".mp4" else []
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=s=160x120:r=25:d={seconds}", "-f", "lavfi", "-i", f"sine=d={seconds}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop), "-pix_fmt", "yuv420p", "-c:a", "aac",
+        *faststart, str(path),
+    )  # fmt: skip
+    return path
+
+
+def cut_recording(path: Path, at_s: float, seconds: float = 20.0) -> Path:
+    """A `seconds` s recording (`recording`, muxed as `path`'s suffix says) whose bytes stop where its
+    first packet at or after `at_s` (on the source's timeline) starts, as an interrupted recording or
+    upload leaves it: the container still claims `seconds` (MP4, MKV; a TS claims nothing)."""
+    whole = recording(path.with_name(f"whole-{path.name}"), seconds)
+    out = subprocess.run(
+        ["ffprobe", "-v", "quiet", "-show_entries", "format=start_time:packet=pts_time,pos", "-of", "json",
+         str(whole)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    info = json.loads(out)
+    start = float(info["format"].get("start_time") or 0.0)
+    cut = min(
+        int(p["pos"])
+        for p in info["packets"]
+        if "pos" in p and "pts_time" in p and float(p["pts_time"]) - start >= at_s
+    )
+    if path.suffix == ".ts":
+        cut -= cut % TS_PACKET
+    path.write_bytes(whole.read_bytes()[:cut])
+    whole.unlink()
+    return path
+
+
+def decoded_end(path: Path) -> float:
+    """Where a file's data really stop decoding, on its own timeline: the latest end of a frame of any
+    stream, by decoding ALL of it with ffprobe (what the pipeline finds by seeking must agree)."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "quiet", "-show_entries", "format=start_time:frame=pts_time,duration_time",
+         "-of", "json", str(path)],
+        check=False, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    info = json.loads(out)
+    start = float(info.get("format", {}).get("start_time") or 0.0)
+    ends = [
+        float(f["pts_time"]) + float(f.get("duration_time") or 0.0)
+        for f in info.get("frames", [])
+        if "pts_time" in f
+    ]
+    return max(ends) - start
+
+
 TS_PACKET = 188
 
 

@@ -110,3 +110,47 @@ def test_ts_cut_between_keyframes_keeps_the_source_timeline(tmp_path: Path) -> N
     black = [i / 10 for i, px in enumerate(rgb) if px.max() < 30]
     assert black and black[0] == 0.0
     assert red and red[0] == pytest.approx(first_picture, abs=0.15) and max(black) < red[0]
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".ts"])
+def test_a_recording_cut_in_its_last_seconds_is_answered_up_to_there(tmp_path: Path, suffix: str) -> None:
+    """A 20 s recording whose bytes stop at 17.5 s: the tail window (the last 5 s) still decodes, so
+    only the packets' end tells it is truncated. MP4 and MKV claim 20 s; a TS claims what it holds."""
+    path = make.cut_recording(tmp_path / f"cut{suffix}", 17.5)
+    real_end = make.decoded_end(path)  # a decode of everything, apart from the pipeline
+    assert real_end == pytest.approx(17.5, abs=0.5)
+    claimed = probe(path, profile=False)
+    result, plan, chunks = run_pipeline(path, tmp_path / "out", max_chunk_s=60)
+    assert result.duration_s == pytest.approx(real_end, abs=END_PRECISION_S)
+    assert plan.chunks[-1].end_s == pytest.approx(result.duration_s, abs=1e-3)
+    assert sum(c.duration_s for c in chunks) == pytest.approx(real_end, abs=0.15)
+    warning = decode_warning(result, path.name)
+    if suffix == ".ts":  # no header claims a length: nothing was lost as far as the file says
+        assert claimed.duration_s == pytest.approx(real_end, abs=0.1)
+        assert result.claimed_duration_s is None and warning is None
+    else:
+        assert claimed.duration_s == pytest.approx(20.0, abs=0.05)
+        assert result.claimed_duration_s == claimed.duration_s
+        assert warning is not None and warning[0] == "truncated"
+        assert "claims 20.0 s" in warning[1] and "stops decoding at 17." in warning[1]
+
+
+@pytest.mark.parametrize("suffix", [".mp4"])
+def test_a_recording_cut_after_0_6_s_is_refused_with_its_numbers(tmp_path: Path, suffix: str) -> None:
+    path = make.cut_recording(tmp_path / f"stub{suffix}", 0.6)
+    real_end = make.decoded_end(path)
+    assert real_end == pytest.approx(0.6, abs=0.5)
+    with pytest.raises(CorruptMediaError) as info:
+        verify_decodable(path, probe(path, profile=False))
+    message = str(info.value)
+    assert info.value.reason == "truncated" and f"stub{suffix}: claims 20.0 s" in message
+    stops = float(message.split("stops decoding at ")[1].split(" s")[0])
+    assert stops == pytest.approx(real_end, abs=END_PRECISION_S + FRAME_S)
+    assert "under 1 s of it decodes" in message
+
+
+def test_a_vfr_stream_whose_last_frame_lasts_is_not_truncated() -> None:
+    # its last frame starts at 7.16 s and is shown until the claimed 8.73 s: only packets say so
+    path = FIXTURES / "v_h264_vfr_3026x1386_noaudio.mp4"
+    found = verify_decodable(path, probe(path, profile=False))
+    assert found.claimed_duration_s is None and found.duration_s == pytest.approx(8.726, abs=0.01)
