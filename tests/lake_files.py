@@ -207,6 +207,30 @@ def ts_cut_mid_gop(path: Path, seconds: float = 10.0, gop_s: float = 2.0) -> tup
     return path, float(info["frames"][0]["pts_time"]) - float(info["format"]["start_time"])
 
 
+def ts_with_hole(path: Path, before_s: float = 4.0, hole_s: float = 12.0, after_s: float = 4.0) -> Path:
+    """An MPEG-TS capture that lost its signal: `before_s` s of red picture and a sine, nothing for
+    `hole_s` s (its clock jumps; longer than the 10 s ffmpeg closes up by default), then `after_s` s of
+    blue and the sine again. Two segments muxed apart, the second's clock `before_s + hole_s` s later,
+    concatenated as bytes (a TS is a packet stream). On its timeline: red [0, before_s), the last red
+    picture held and silence through the hole, blue from before_s + hole_s."""
+    parts = []
+    for i, (colour, seconds, offset) in enumerate(
+        (("red", before_s, 0.0), ("blue", after_s, before_s + hole_s))
+    ):
+        part = path.with_name(f"part{i}-{path.name}")
+        ffmpeg(
+            "-f", "lavfi", "-i", f"color=c={colour}:s=160x120:r=25:d={seconds}",
+            "-f", "lavfi", "-i", f"sine=f=440:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast",
+            "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-output_ts_offset", f"{offset}",
+            "-f", "mpegts", str(part),
+        )  # fmt: skip
+        parts.append(part)
+    path.write_bytes(b"".join(p.read_bytes() for p in parts))
+    for part in parts:
+        part.unlink()
+    return path
+
+
 SDR_TAGS = ("-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv")
 
 
