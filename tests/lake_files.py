@@ -269,3 +269,33 @@ def anamorphic_clip(path: Path, seconds: float = 2.0) -> Path:
         "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", str(path),
     )  # fmt: skip
     return path
+
+
+def hdr_portrait_anamorphic(path: Path, transfer: str = "smpte2084", seconds: float = 2.0) -> Path:
+    """A phone-style HDR clip that is also rotated and anamorphic: 240x180 stored pixels, each 4:3 wide
+    (320x180 shown), with a display matrix turning it a quarter (`-metadata:s:v rotate=90` on a stream
+    copy, which ffmpeg 5.1 writes as the matrix; it has no -display_rotation), 10-bit HEVC graded PQ
+    (or HLG) from an SDR picture as hdr_clip is. The picture: a white circle of 60 px radius ON SCREEN
+    at the centre (an ellipse of 45 x 60 stored pixels) and a yellow 30x30 stored-pixel square in the
+    stored top-left corner."""
+    inside = "lte(((X-120)/45)^2+((Y-90)/60)^2\\,1)"
+    corner = "lt(X\\,30)*lt(Y\\,30)"
+    r, g, b = (f"if({corner}\\,{c}\\,200*{inside})" for c in (230, 210, 0))
+    sdr = path.with_name(path.stem + "-sdr.mp4")
+    ffmpeg(
+        "-f", "lavfi", "-i", f"color=c=black:size=240x180:rate=10:duration={seconds:g},format=rgb24,"
+        f"geq=r='{r}':g='{g}':b='{b}'",
+        "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", *SDR_TAGS, str(sdr),
+    )  # fmt: skip
+    coded = path.with_name(path.stem + "-coded.mp4")
+    ffmpeg(
+        "-i", str(sdr),
+        "-vf", f"zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt2020:t={transfer}:m=bt2020nc:r=tv:npl=203,"
+        "format=yuv420p10le,setsar=4/3",
+        "-c:v", "libx265", "-x265-params", "log-level=error", "-crf", "18",
+        "-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", str(coded),
+    )  # fmt: skip
+    ffmpeg("-i", str(coded), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path))
+    sdr.unlink()
+    coded.unlink()
+    return path
