@@ -299,3 +299,48 @@ def hdr_portrait_anamorphic(path: Path, transfer: str = "smpte2084", seconds: fl
     sdr.unlink()
     coded.unlink()
     return path
+
+
+def _pgs_segment(kind: int, payload: bytes, pts_s: float) -> bytes:
+    pts = round(pts_s * 90_000).to_bytes(4, "big")
+    return b"PG" + pts + pts + bytes([kind]) + len(payload).to_bytes(2, "big") + payload
+
+
+def _pgs_display_set(
+    pts_s: float, number: int, picture: tuple[int, int] | None, size: tuple[int, int]
+) -> bytes:
+    """One PGS display set: a white `picture` (w, h) box shown at 20 px from the top-left, or (None) the
+    screen cleared. The segments as the Blu-ray format (and ffmpeg's pgssub decoder) reads them."""
+    width, height = size
+    u16 = lambda v: v.to_bytes(2, "big")  # noqa: E731
+    objects = b"" if picture is None else u16(0) + b"\x00\x00" + u16(20) + u16(20)
+    state = b"\x80" if picture is not None else b"\x00"  # epoch start / normal
+    pcs = u16(width) + u16(height) + b"\x10" + u16(number) + state + b"\x00\x00" + bytes([len(objects) // 8])
+    w, h = picture or (1, 1)
+    wds = b"\x01\x00" + u16(20) + u16(20) + u16(w) + u16(h)
+    segments = _pgs_segment(0x16, pcs + objects, pts_s) + _pgs_segment(0x17, wds, pts_s)
+    if picture is not None:
+        pds = b"\x00\x00" + bytes([1, 235, 128, 128, 255])  # palette entry 1: opaque white (Y Cr Cb A)
+        # RLE: each line is "00 C0|len>>8 len&255 01" (len pixels of colour 1) then "00 00" (end of line)
+        line = b"\x00" + bytes([0xC0 | (w >> 8), w & 0xFF, 1]) + b"\x00\x00"
+        rle = line * h
+        ods = u16(0) + b"\x00\xc0" + (len(rle) + 4).to_bytes(3, "big") + u16(w) + u16(h) + rle
+        segments += _pgs_segment(0x14, pds, pts_s) + _pgs_segment(0x15, ods, pts_s)
+    return segments + _pgs_segment(0x80, b"", pts_s)
+
+
+def bitmap_subtitled(path: Path, codec: str = "copy", seconds: float = 3.0) -> Path:
+    """A Matroska video with a real bitmap subtitle track: a Blu-ray PGS .sup written here segment by
+    segment (ffmpeg 5.1 encodes bitmap subtitles only from bitmap subtitles, and has none to start
+    from), one white 100x20 box shown from 0.5 s to 2.0 s, muxed next to a video as PGS
+    (codec 'copy': hdmv_pgs_subtitle) or re-encoded by ffmpeg to DVD subtitles ('dvdsub')."""
+    size = (320, 240)
+    sup = path.with_name(path.stem + ".sup")
+    sup.write_bytes(_pgs_display_set(0.5, 0, (100, 20), size) + _pgs_display_set(2.0, 1, None, size))
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=s=320x240:r=10:d={seconds}", "-f", "lavfi", "-i", f"sine=d={seconds}",
+        "-i", str(sup), "-map", "0:v", "-map", "1:a", "-map", "2:s", "-c:v", "libx264", "-preset", "ultrafast",
+        "-c:a", "aac", "-c:s", codec, "-copyts", str(path),
+    )  # fmt: skip
+    sup.unlink()
+    return path
