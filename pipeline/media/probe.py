@@ -178,11 +178,12 @@ def _sar(value: Any) -> float:
 _OTHER_TRACKS_SLACK_S = 1.0
 
 
-def _stream_duration(s: dict[str, Any]) -> float | None:
-    """A stream's own length: ffprobe's, else the DURATION tag Matroska muxers write ('00:00:03.023')."""
+def _stream_end(s: dict[str, Any], start: float) -> float | None:
+    """Where a stream ends on its file's timeline (counted from the file's `start`): its start plus
+    ffprobe's duration, else the DURATION tag Matroska muxers write ('00:00:03.023', an end time)."""
     found = _float(s.get("duration"))
     if found is not None:
-        return found
+        return (_float(s.get("start_time")) or start) + found - start
     tag = str((s.get("tags") or {}).get("DURATION") or "")
     hours, _, rest = tag.partition(":")
     minutes, _, seconds = rest.partition(":")
@@ -366,7 +367,9 @@ def _decide(data: dict[str, Any], path: Path, name: str, source: str | None) -> 
 
     duration = _float(fmt.get("duration"))
     chosen = [s for s in (video_raw, audio_raw) if s is not None]
-    durations = [d for d in (_stream_duration(s) for s in chosen) if d and d > 0]
+    start = _float(fmt.get("start_time")) or 0.0
+    ends = [_stream_end(s, start) for s in chosen]
+    durations = [d for d in ends if d and d > 0]
     if duration is None or duration <= 0:
         duration = max(durations) if durations else None
     elif len(durations) == len(chosen) and duration > max(durations) + _OTHER_TRACKS_SLACK_S:
