@@ -169,7 +169,9 @@ def verify_decodable(
     decodes (a truncated file's decodable duration, a late first picture), or raises CorruptMediaError.
 
     x_truncated_100000B.mp4 claims 35 s, decodes ~6 frames (0.5 s) and then runs out of data, so a
-    head-only check passes it; a frame near the claimed end catches truncation at the cost of one seek."""
+    head-only check passes it; a frame near the claimed end catches truncation at the cost of one seek,
+    and a demux of the last seconds (no decode) one cut within them (a 20 s file whose bytes stop at
+    17.5 s still has frames after its 15 s)."""
     path = Path(path).resolve()
     name = source or path.name
     stream = probe.video_stream if probe.video_stream is not None else probe.audio_stream
