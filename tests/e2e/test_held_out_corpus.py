@@ -1,11 +1,14 @@
 """How issue 13 is verified: `media-pipeline demo --media DIR`, as a user runs it (its own process, its
-own embedded S3 and emulator), on a mixed directory of files the tests have never used elsewhere in
-this form. Every file ends as exactly one `media` row: the decodable ones answered with the right media
-type, the hostile ones failed with a reason that names them, and the command exits 0."""
+own embedded S3 and emulator), on a mixed directory: every real fixture file (and SOURCES.md, text) next
+to a held-out corpus the test makes. Every file ends as exactly one `media` row: the decodable ones
+answered with the right media type, the hostile ones failed with a reason that names them, and the
+command exits 0. One demo for both sets: its fixed cost (embedded services, the quality gate's imports)
+is ~30 s of CPU, paid once."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +17,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from tests import lake_files as make
+from tests.conftest import FIXTURE_MEDIA
 
 pytestmark = pytest.mark.e2e
 
@@ -45,24 +49,37 @@ def _corpus(root: Path) -> dict[str, tuple[str, str | None, str | None]]:
     }
 
 
-def test_demo_answers_a_held_out_corpus(tmp_path: Path) -> None:
-    expected = _corpus(tmp_path / "lake")
-    interrupted_end = make.decoded_end(tmp_path / "lake" / "interrupted.mp4")
+def test_demo_answers_every_fixture_and_a_held_out_corpus(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    expected = _corpus(lake)
+    fixtures = {p.name for p in FIXTURE_MEDIA.iterdir() if p.is_file()}
+    assert not fixtures & set(expected)
+    for name in fixtures:
+        shutil.copyfile(FIXTURE_MEDIA / name, lake / name)
+    interrupted_end = make.decoded_end(lake / "interrupted.mp4")
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GOOGLE_", "GEMINI_"))}
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "demo", "--media", str(tmp_path / "lake"), "--out", str(out),
-         "--date", "2026-11-13"],
-        capture_output=True, text=True, timeout=300, env={**env, "COLUMNS": "200"},
+        [sys.executable, "-m", "pipeline.cli", "demo", "--media", str(lake), "--out", str(out),
+         "--date", "2026-11-05"],
+        capture_output=True, text=True, timeout=600, env={**env, "COLUMNS": "200"},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "uploaded 10 file(s)" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    assert "offline test double" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    assert f"uploaded {len(expected) + len(fixtures)} file(s)" in result.stdout
     assert f"output tables in {out.resolve()}" in result.stdout.replace("\n", "")
 
     rows = ds.dataset(out / "media", partitioning="hive").to_table().to_pylist()
     names = [r["source_uri"].rsplit("/", 1)[-1] for r in rows]
-    assert sorted(names) == sorted(expected)  # exactly one row per file: nothing lost, nothing twice
+    assert sorted(names) == sorted(set(expected) | fixtures)  # one row per file: nothing lost or twice
     media = dict(zip(names, rows, strict=True))
+    for name in fixtures:  # the real fixtures: the broken ones (x_*) and the text fail, naming the file
+        row = media[name]
+        broken = name.startswith("x_") or name == "SOURCES.md"
+        assert row["status"] == ("failed" if broken else "ok"), (name, row["error"])
+        if broken:
+            assert name in row["error"]
+    assert str(media["x_truncated_100000B.mp4"]["dt"]) == "2026-11-05"
     for name, (status, media_type, reason) in expected.items():
         row = media[name]
         assert row["status"] == status, (name, row["error"])
@@ -82,5 +99,9 @@ def test_demo_answers_a_held_out_corpus(tmp_path: Path) -> None:
     assert (media["IMG_0001.HEIC"]["width"], media["IMG_0001.HEIC"]["height"]) == (320, 240)
     answered = ds.dataset(out / "annotations", partitioning="hive").to_table().to_pylist()
     assert {r["source_uri"].rsplit("/", 1)[-1] for r in answered} == {
-        n for n, (status, _, _) in expected.items() if status == "ok"
+        n for n, r in media.items() if r["status"] == "ok"
+    }
+    quarantine = ds.dataset(out / "quarantine", partitioning="hive").to_table().to_pylist()
+    assert {q["source_uri"].rsplit("/", 1)[-1] for q in quarantine} >= {
+        n for n in fixtures if n.startswith("x_")
     }
