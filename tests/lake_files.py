@@ -128,6 +128,60 @@ def truncated_mp4(path: Path, share: float, seconds: float = 20.0) -> Path:
     return path
 
 
+def recording(path: Path, seconds: float = 20.0, gop: int = 50) -> Path:
+    """A whole `seconds` s H.264 + AAC recording (160x120 testsrc2 at 25 fps, a sine), muxed as its suffix says
+    (.mp4 with its index at the front, .mkv, .ts)."""
+    faststart = ["-movflags", "+faststart"] if path.suffix == ".mp4" else []
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=s=160x120:r=25:d={seconds}", "-f", "lavfi", "-i", f"sine=d={seconds}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop), "-pix_fmt", "yuv420p", "-c:a", "aac",
+        *faststart, str(path),
+    )  # fmt: skip
+    return path
+
+
+def cut_recording(path: Path, at_s: float, seconds: float = 20.0) -> Path:
+    """A `seconds` s recording (`recording`, muxed as `path`'s suffix says) whose bytes stop where its
+    first packet at or after `at_s` (on the source's timeline) starts, as an interrupted recording or
+    upload leaves it: the container still claims `seconds` (MP4, MKV; a TS claims nothing)."""
+    whole = recording(path.with_name(f"whole-{path.name}"), seconds)
+    out = subprocess.run(
+        ["ffprobe", "-v", "quiet", "-show_entries", "format=start_time:packet=pts_time,pos", "-of", "json",
+         str(whole)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    info = json.loads(out)
+    start = float(info["format"].get("start_time") or 0.0)
+    cut = min(
+        int(p["pos"])
+        for p in info["packets"]
+        if "pos" in p and "pts_time" in p and float(p["pts_time"]) - start >= at_s
+    )
+    if path.suffix == ".ts":
+        cut -= cut % TS_PACKET
+    path.write_bytes(whole.read_bytes()[:cut])
+    whole.unlink()
+    return path
+
+
+def decoded_end(path: Path) -> float:
+    """Where a file's data really stop decoding, on its own timeline: the latest end of a frame of any
+    stream, by decoding ALL of it with ffprobe (what the pipeline finds by seeking must agree)."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "quiet", "-show_entries", "format=start_time:frame=pts_time,duration_time",
+         "-of", "json", str(path)],
+        check=False, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    info = json.loads(out)
+    start = float(info.get("format", {}).get("start_time") or 0.0)
+    ends = [
+        float(f["pts_time"]) + float(f.get("duration_time") or 0.0)
+        for f in info.get("frames", [])
+        if "pts_time" in f
+    ]
+    return max(ends) - start
+
+
 TS_PACKET = 188
 
 
@@ -151,6 +205,30 @@ def ts_cut_mid_gop(path: Path, seconds: float = 10.0, gop_s: float = 2.0) -> tup
     ).stdout  # fmt: skip
     info = json.loads(out)
     return path, float(info["frames"][0]["pts_time"]) - float(info["format"]["start_time"])
+
+
+def ts_with_hole(path: Path, before_s: float = 4.0, hole_s: float = 12.0, after_s: float = 4.0) -> Path:
+    """An MPEG-TS capture that lost its signal: `before_s` s of red picture and a sine, nothing for
+    `hole_s` s (its clock jumps; longer than the 10 s ffmpeg closes up by default), then `after_s` s of
+    blue and the sine again. Two segments muxed apart, the second's clock `before_s + hole_s` s later,
+    concatenated as bytes (a TS is a packet stream). On its timeline: red [0, before_s), the last red
+    picture held and silence through the hole, blue from before_s + hole_s."""
+    parts = []
+    for i, (colour, seconds, offset) in enumerate(
+        (("red", before_s, 0.0), ("blue", after_s, before_s + hole_s))
+    ):
+        part = path.with_name(f"part{i}-{path.name}")
+        ffmpeg(
+            "-f", "lavfi", "-i", f"color=c={colour}:s=160x120:r=25:d={seconds}",
+            "-f", "lavfi", "-i", f"sine=f=440:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast",
+            "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-output_ts_offset", f"{offset}",
+            "-f", "mpegts", str(part),
+        )  # fmt: skip
+        parts.append(part)
+    path.write_bytes(b"".join(p.read_bytes() for p in parts))
+    for part in parts:
+        part.unlink()
+    return path
 
 
 SDR_TAGS = ("-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv")
@@ -190,4 +268,79 @@ def anamorphic_clip(path: Path, seconds: float = 2.0) -> Path:
         "-vf", "geq=lum='255*lte(((X-360)/(200*45/64))^2+((Y-288)/200)^2\\,1)':cb=128:cr=128,setsar=64/45",
         "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", str(path),
     )  # fmt: skip
+    return path
+
+
+def hdr_portrait_anamorphic(path: Path, transfer: str = "smpte2084", seconds: float = 2.0) -> Path:
+    """A phone-style HDR clip that is also rotated and anamorphic: 240x180 stored pixels, each 4:3 wide
+    (320x180 shown), with a display matrix turning it a quarter (`-metadata:s:v rotate=90` on a stream
+    copy, which ffmpeg 5.1 writes as the matrix; it has no -display_rotation), 10-bit HEVC graded PQ
+    (or HLG) from an SDR picture as hdr_clip is. The picture: a white circle of 60 px radius ON SCREEN
+    at the centre (an ellipse of 45 x 60 stored pixels) and a yellow 30x30 stored-pixel square in the
+    stored top-left corner."""
+    inside = "lte(((X-120)/45)^2+((Y-90)/60)^2\\,1)"
+    corner = "lt(X\\,30)*lt(Y\\,30)"
+    r, g, b = (f"if({corner}\\,{c}\\,200*{inside})" for c in (230, 210, 0))
+    sdr = path.with_name(path.stem + "-sdr.mp4")
+    ffmpeg(
+        "-f", "lavfi", "-i", f"color=c=black:size=240x180:rate=10:duration={seconds:g},format=rgb24,"
+        f"geq=r='{r}':g='{g}':b='{b}'",
+        "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", *SDR_TAGS, str(sdr),
+    )  # fmt: skip
+    coded = path.with_name(path.stem + "-coded.mp4")
+    ffmpeg(
+        "-i", str(sdr),
+        "-vf", f"zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt2020:t={transfer}:m=bt2020nc:r=tv:npl=203,"
+        "format=yuv420p10le,setsar=4/3",
+        "-c:v", "libx265", "-x265-params", "log-level=error", "-crf", "18",
+        "-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", str(coded),
+    )  # fmt: skip
+    ffmpeg("-i", str(coded), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path))
+    sdr.unlink()
+    coded.unlink()
+    return path
+
+
+def _pgs_segment(kind: int, payload: bytes, pts_s: float) -> bytes:
+    pts = round(pts_s * 90_000).to_bytes(4, "big")
+    return b"PG" + pts + pts + bytes([kind]) + len(payload).to_bytes(2, "big") + payload
+
+
+def _pgs_display_set(
+    pts_s: float, number: int, picture: tuple[int, int] | None, size: tuple[int, int]
+) -> bytes:
+    """One PGS display set: a white `picture` (w, h) box shown at 20 px from the top-left, or (None) the
+    screen cleared. The segments as the Blu-ray format (and ffmpeg's pgssub decoder) reads them."""
+    width, height = size
+    u16 = lambda v: v.to_bytes(2, "big")  # noqa: E731
+    objects = b"" if picture is None else u16(0) + b"\x00\x00" + u16(20) + u16(20)
+    state = b"\x80" if picture is not None else b"\x00"  # epoch start / normal
+    pcs = u16(width) + u16(height) + b"\x10" + u16(number) + state + b"\x00\x00" + bytes([len(objects) // 8])
+    w, h = picture or (1, 1)
+    wds = b"\x01\x00" + u16(20) + u16(20) + u16(w) + u16(h)
+    segments = _pgs_segment(0x16, pcs + objects, pts_s) + _pgs_segment(0x17, wds, pts_s)
+    if picture is not None:
+        pds = b"\x00\x00" + bytes([1, 235, 128, 128, 255])  # palette entry 1: opaque white (Y Cr Cb A)
+        # RLE: each line is "00 C0|len>>8 len&255 01" (len pixels of colour 1) then "00 00" (end of line)
+        line = b"\x00" + bytes([0xC0 | (w >> 8), w & 0xFF, 1]) + b"\x00\x00"
+        rle = line * h
+        ods = u16(0) + b"\x00\xc0" + (len(rle) + 4).to_bytes(3, "big") + u16(w) + u16(h) + rle
+        segments += _pgs_segment(0x14, pds, pts_s) + _pgs_segment(0x15, ods, pts_s)
+    return segments + _pgs_segment(0x80, b"", pts_s)
+
+
+def bitmap_subtitled(path: Path, codec: str = "copy", seconds: float = 3.0) -> Path:
+    """A Matroska video with a real bitmap subtitle track: a Blu-ray PGS .sup written here segment by
+    segment (ffmpeg 5.1 encodes bitmap subtitles only from bitmap subtitles, and has none to start
+    from), one white 100x20 box shown from 0.5 s to 2.0 s, muxed next to a video as PGS
+    (codec 'copy': hdmv_pgs_subtitle) or re-encoded by ffmpeg to DVD subtitles ('dvdsub')."""
+    size = (320, 240)
+    sup = path.with_name(path.stem + ".sup")
+    sup.write_bytes(_pgs_display_set(0.5, 0, (100, 20), size) + _pgs_display_set(2.0, 1, None, size))
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=s=320x240:r=10:d={seconds}", "-f", "lavfi", "-i", f"sine=d={seconds}",
+        "-i", str(sup), "-map", "0:v", "-map", "1:a", "-map", "2:s", "-c:v", "libx264", "-preset", "ultrafast",
+        "-c:a", "aac", "-c:s", codec, "-copyts", str(path),
+    )  # fmt: skip
+    sup.unlink()
     return path

@@ -5,10 +5,13 @@ Headers can parse while the data is gone or starts late; what decodes decides wh
     the head     the chosen stream's first frame, looked for over the first HEAD_WINDOW_S: a recording
                  that starts between keyframes (a TS cut mid-GOP) has no picture until its first
                  keyframe, which may be seconds in. That time is kept (ProbeResult.picture_start_s).
-    the tail     a frame in the last TAIL_WINDOW_S. When none decodes the file is truncated: where its
-                 data ends is searched (below), and it is answered up to there when that is at least
-                 MIN_DECODABLE_S (ProbeResult.duration_s becomes the decodable end, claimed_duration_s
-                 keeps the container's claim); below that it is refused with reason 'truncated'.
+    the tail     a frame in the last TAIL_WINDOW_S, and packets reaching the claimed end (within
+                 TRUNCATED_SLACK_S). When no frame decodes there, where the data end is searched
+                 (below); when one does but the packets stop short, the last frame decoded is the end
+                 (a file cut within its last seconds). A truncated file is answered up to its end when
+                 at least MIN_DECODABLE_S of it decodes (ProbeResult.duration_s becomes the decodable
+                 end, claimed_duration_s keeps the container's claim); below that it is refused with
+                 reason 'truncated'.
 
 Times are on the source's timeline as ffmpeg counts it when it prepares the chunks (see _Sampler), the
 one the chunk plan and every span use.
@@ -28,6 +31,9 @@ TAIL_WINDOW_S = 5.0  # the last seconds of a stream must yield a frame
 # How far into a stream its first decodable frame may be: a broadcast or camera GOP is 0.5-5 s, so a
 # recording cut just after a keyframe has its next one within this.
 HEAD_WINDOW_S = 10.0
+# Data ending this much before the claimed end is a truncated file (whole files end within 0.04 s of
+# their claim in every fixture; a cut one misses what it lost).
+TRUNCATED_SLACK_S = 0.5
 MIN_DECODABLE_S = 1.0  # a truncated file is answered when at least this much of it decodes
 END_PRECISION_S = 0.1  # the decodable end of a truncated file is found to within this
 # A picture starting later than this is recorded as starting late (and black before it); earlier is
@@ -72,6 +78,28 @@ class _Sampler:
         found = _first_pts(done.stdout.decode("utf-8", "replace"))
         return None if found is None else start + found
 
+    def last_end(self, failure: Failure, start: float, *, decode: bool = True) -> float | None:
+        """Where the last frame (decode=True) or packet (decode=False: demuxed only, with the durations
+        the container gives them) of any mapped stream from `start` on ends, None when there is none
+        or ffmpeg fails outright (a timeout is raised). One pass over what follows `start`.
+
+        A decoded frame's end is its pts plus one tick of the output's time base, not the time the
+        container shows it for: v_h264_vfr_3026x1386_noaudio.mp4's last frame starts at 7.16 s and is
+        shown until 8.73 s, which only the packets say."""
+        options = ("-ss", f"{start:.3f}") if start > 0 else ()
+        args = [arg for index in self.streams for arg in ("-map", f"0:{index}")]
+        args += ["-dn", "-sn", *(() if decode else ("-c", "copy")), "-f", "framecrc", "-"]
+        try:
+            done = self.runner.run(
+                [Input.file(self.path, *options)], args, name=self.name, failure=failure, source=self.source
+            )
+        except CorruptMediaError as exc:
+            if exc.reason != failure.reason:
+                raise
+            return None
+        found = _last_end(done.stdout.decode("utf-8", "replace"))
+        return None if found is None else start + found
+
     def decodes_from(self, failure: Failure, start: float) -> float | None:
         """first_frame, with an ffmpeg failure read as "nothing decodes there" (the data is gone)."""
         try:
@@ -95,6 +123,24 @@ def _first_pts(framecrc: str) -> float | None:
             if len(fields) > 2 and fields[0] == "0" and fields[2].lstrip("-").isdigit():
                 return max(0.0, int(fields[2]) * num / den)
     return None
+
+
+def _last_end(framecrc: str) -> float | None:
+    """Latest frame end (pts + duration, each stream in its own time base) in framecrc output; None
+    when it has no frame."""
+    bases: dict[str, float] = {}
+    end: float | None = None
+    for line in framecrc.splitlines():
+        if line.startswith("#tb "):
+            stream, _, base = line[4:].partition(":")
+            n, _, d = base.strip().partition("/")
+            bases[stream.strip()] = int(n) / int(d or 1)
+        elif line and not line.startswith("#"):
+            fields = [f.strip() for f in line.split(",")]
+            if len(fields) > 3 and fields[0] in bases and fields[2].lstrip("-").isdigit():
+                frame_end = (int(fields[2]) + max(0, int(fields[3] or 0))) * bases[fields[0]]
+                end = frame_end if end is None else max(end, frame_end)
+    return None if end is None else max(0.0, end)
 
 
 def decodable_end(sampler: _Sampler, failure: Failure, lo: float, hi: float) -> float:
@@ -123,7 +169,9 @@ def verify_decodable(
     decodes (a truncated file's decodable duration, a late first picture), or raises CorruptMediaError.
 
     x_truncated_100000B.mp4 claims 35 s, decodes ~6 frames (0.5 s) and then runs out of data, so a
-    head-only check passes it; a frame near the claimed end catches truncation at the cost of one seek."""
+    head-only check passes it; a frame near the claimed end catches truncation at the cost of one seek,
+    and a demux of the last seconds (no decode) one cut within them (a 20 s file whose bytes stop at
+    17.5 s still has frames after its 15 s)."""
     path = Path(path).resolve()
     name = source or path.name
     stream = probe.video_stream if probe.video_stream is not None else probe.audio_stream
@@ -161,9 +209,16 @@ def verify_decodable(
     tail = _undecodable(
         "its last seconds do not decode", "the file is truncated, upload it again", "truncated"
     )
-    if sampler.decodes_from(tail, tail_start) is not None:
-        return found
-    end = decodable_end(sampler, tail, first, tail_start)
+    if sampler.decodes_from(tail, tail_start) is None:
+        end = decodable_end(sampler, tail, first, tail_start)
+    else:
+        # something decodes in the last seconds; do the data reach the claimed end? (the packets'
+        # own durations: a VFR stream's last frame may be shown for seconds)
+        data_end = sampler.last_end(tail, tail_start, decode=False)
+        if data_end is None or data_end >= duration - TRUNCATED_SLACK_S:
+            return found
+        decoded = sampler.last_end(tail, tail_start)  # the last frames' data may not decode
+        end = round(min(data_end, decoded if decoded is not None else data_end), 3)
     if end - first < MIN_DECODABLE_S:
         raise CorruptMediaError(
             f"{name}: claims {duration:.1f} s but its data stops decoding at {end:.1f} s (under "

@@ -40,8 +40,16 @@ from pipeline.errors import ConfigError, CorruptMediaError, FFmpegTransientError
 PROTOCOL_WHITELIST = "file"
 # A probe or a short decode of a local file; calls that may take longer (a whole transcode) pass more.
 DEFAULT_TIMEOUT_S = 60.0
+# A forward timestamp jump in an MPEG-TS/PS or FLV (a hole: a capture that lost its signal) longer
+# than this is taken by ffmpeg for a clock reset and closed up (its default is 10 s), which moves
+# everything after it off the source's timeline that ffprobe, the plan and `segments` use. Holes up to
+# an hour stay where they are (a picture held, silence); a backward jump is still closed up, whatever
+# this says (a reset clock, two recordings concatenated).
+HOLE_MAX_S = 3600
 # -y: every output is a scratch file of ours; without it ffmpeg would stop at "Overwrite? [y/N]".
-FFMPEG_PREFIX = ("-nostdin", "-hide_banner", "-v", "error", "-y")
+FFMPEG_PREFIX = (
+    "-nostdin", "-hide_banner", "-v", "error", "-y", "-dts_delta_threshold", str(HOLE_MAX_S),
+)  # fmt: skip
 # ffprobe has no -nostdin (it is refused as an unknown option): its stdin is /dev/null instead.
 FFPROBE_PREFIX = ("-hide_banner", "-v", "error")
 STDERR_LINE_CHARS = 300  # a quoted stderr line is cut here: a filter-graph error can echo kilobytes

@@ -173,6 +173,26 @@ def _sar(value: Any) -> float:
     return sar if 0.25 <= sar <= 4.0 else 1.0
 
 
+# A container whose length exceeds its chosen picture's and sound's by more than this is long by its
+# other tracks (subtitles, data), which are not what is answered.
+_OTHER_TRACKS_SLACK_S = 1.0
+
+
+def _stream_end(s: dict[str, Any], start: float) -> float | None:
+    """Where a stream ends on its file's timeline (counted from the file's `start`): its start plus
+    ffprobe's duration, else the DURATION tag Matroska muxers write ('00:00:03.023', an end time)."""
+    found = _float(s.get("duration"))
+    if found is not None:
+        return (_float(s.get("start_time")) or start) + found - start
+    tag = str((s.get("tags") or {}).get("DURATION") or "")
+    hours, _, rest = tag.partition(":")
+    minutes, _, seconds = rest.partition(":")
+    try:
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
+
+
 def _frame_count(s: dict[str, Any]) -> int | None:
     try:
         return int(s["nb_frames"])
@@ -346,10 +366,16 @@ def _decide(data: dict[str, Any], path: Path, name: str, source: str | None) -> 
         )
 
     duration = _float(fmt.get("duration"))
+    chosen = [s for s in (video_raw, audio_raw) if s is not None]
+    start = _float(fmt.get("start_time")) or 0.0
+    ends = [_stream_end(s, start) for s in chosen]
+    durations = [d for d in ends if d and d > 0]
     if duration is None or duration <= 0:
-        chosen = [s for s in (video_raw, audio_raw) if s is not None]
-        durations = [d for d in (_float(s.get("duration")) for s in chosen) if d and d > 0]
         duration = max(durations) if durations else None
+    elif len(durations) == len(chosen) and duration > max(durations) + _OTHER_TRACKS_SLACK_S:
+        # the container counts every track: a subtitle cue with no end (ffmpeg 5.1's dvdsub encoder
+        # writes 4294967 s) or a long data track would plan hours of nothing after the picture
+        duration = max(durations)
 
     width = height = 0  # none for audio (ProbeResult gets None)
     rotation = 0

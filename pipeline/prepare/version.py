@@ -4,7 +4,9 @@ code it drives changes the prepared bytes or what is sent with them, so sources 
 change are prepared (and asked) again instead of being reused.
 
 History: 1 (unversioned) up to the HDR tone map and the non-square pixel fix; 2 subtitles sent with
-their chunks.
+their chunks; 3 holes over 10 s in a TS/PS/FLV kept on the source's timeline (ffmpeg closed them up),
+files cut within their last 5 s prepared up to where they decode, and a container long by its other
+tracks planned for its picture and sound.
 """
 
-PREPARATION_VERSION = 2
+PREPARATION_VERSION = 3

@@ -87,14 +87,16 @@ def test_truncated_and_mid_gop_recordings_are_answered_on_their_timeline(
     tmp_path: Path,  # noqa: ANN001
 ) -> None:
     """Issue 13 parts 3 and 4: a truncated MP4 is answered up to where it decodes (warning `truncated`,
-    both durations in its row), one with under a second of data fails with the right numbers, and a TS cut
-    between keyframes is answered with its picture where it starts and its sound from 0 s."""
+    both durations in its row; a file cut within its last 5 s: test_held_out_corpus); one with under a
+    second of data fails with the right numbers; a TS cut between keyframes is answered with its picture where it
+    starts and its sound from 0 s, and a TS with a 12 s hole keeps what follows the hole at its time."""
     source, dest = buckets
     cut = make.truncated_mp4(tmp_path / "cut.mp4", 0.3)
     stub = make.truncated_mp4(tmp_path / "stub.mp4", 0.03)
     capture, first_picture = make.ts_cut_mid_gop(tmp_path / "capture.ts")
+    hole = make.ts_with_hole(tmp_path / "hole.ts", 4.0, 12.0, 4.0)  # blue and sound again from 16 s
     store = S3Store()
-    for path in (cut, stub, capture):
+    for path in (cut, stub, capture, hole):
         store.upload(path, S3Location.parse(f"{source}/dt={DT.isoformat()}/{path.name}"))
     # 5 fps, static pictures too (a red frame is "static"): the emulator sees where the picture starts
     settings = Settings(
@@ -116,7 +118,9 @@ def test_truncated_and_mid_gop_recordings_are_answered_on_their_timeline(
     row = media["stub.mp4"]
     assert (row["status"], row["reason"]) == ("failed", "truncated")
     assert "claims 20.0 s but its data stops decoding at 0." in row["error"]
-    assert summary.items_ok == 2 and summary.items_failed == 1
+    row = media["hole.ts"]
+    assert (row["status"], row["reason"], row["duration_s"]) == ("ok", None, pytest.approx(20.0, abs=0.1))
+    assert summary.items_ok == 3 and summary.items_failed == 1
 
     segments = [
         r
@@ -127,6 +131,15 @@ def test_truncated_and_mid_gop_recordings_are_answered_on_their_timeline(
     assert red and red[0]["start_s"] == pytest.approx(first_picture, abs=0.25)  # the source's timeline
     sound = [s for s in segments if "loud" in (s["label"] or "")]
     assert sound and min(s["start_s"] for s in sound) == 0.0  # the sound is kept from 0 s
+    hole_segments = [
+        r
+        for r in read_table(store, at, "segments", DT.isoformat()).to_pylist()
+        if r["source_uri"].endswith("hole.ts")
+    ]
+    blue = [s for s in hole_segments if s["label"] == "scene: blue"]
+    assert blue and blue[0]["start_s"] == pytest.approx(16.0, abs=0.5)  # after the hole, at its time
+    loud = sorted(s["start_s"] for s in hole_segments if "loud" in (s["label"] or ""))
+    assert loud and loud[0] == 0.0 and any(abs(t - 16.0) <= 0.5 for t in loud), hole_segments
     cut_segments = [
         r
         for r in read_table(store, at, "segments", DT.isoformat()).to_pylist()

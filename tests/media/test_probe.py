@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +170,33 @@ def test_zero_byte_file_says_it_is_empty(tmp_path):
         with pytest.raises(CorruptMediaError) as info:
             probe(tmp_path / name)
         assert info.value.reason == "empty_file" and "empty" in str(info.value) and name in str(info.value)
+
+
+def _streams_json(
+    fmt_duration: str, audio: dict[str, str], subtitle_tags: dict[str, str]
+) -> dict[str, object]:
+    return {
+        "format": {"format_name": "matroska,webm", "duration": fmt_duration, "start_time": "0.000000"},
+        "streams": [
+            {"index": 0, "codec_type": "video", "codec_name": "h264", "width": 64, "height": 48,
+             "tags": {"DURATION": "00:00:06.000000000"}},
+            {"index": 1, "codec_type": "audio", "codec_name": "aac", **audio},
+            {"index": 2, "codec_type": "subtitle", "codec_name": "dvd_subtitle", "tags": subtitle_tags},
+        ],
+    }  # fmt: skip
+
+
+def test_a_container_long_by_its_subtitles_is_planned_for_its_picture_and_sound():
+    from pipeline.media.probe import _decide
+
+    # ffmpeg 5.1's dvdsub encoder gives a cue with no end UINT32_MAX ms: the container says 49 days
+    data = _streams_json(
+        "4294967.818", {"tags": {"DURATION": "00:00:07.500000000"}}, {"DURATION": "1193:02:47.818"}
+    )
+    assert _decide(data, Path("film.mkv"), "film.mkv", None).duration_s == 7.5
+    # a sound that starts late ends at its start plus its duration: the container's 10 s is right
+    data = _streams_json("10.0", {"start_time": "2.976", "duration": "7.024"}, {})
+    assert _decide(data, Path("late.mkv"), "late.mkv", None).duration_s == 10.0
+    # unknown stream lengths (a cut MKV loses its tags): the container's claim stands
+    data = _streams_json("20.0", {}, {})
+    assert _decide(data, Path("cut.mkv"), "cut.mkv", None).duration_s == 20.0

@@ -18,6 +18,7 @@ from pipeline.models import ChunkSpec, Track
 from pipeline.plan import plan_for_run
 from pipeline.prepare import prepare_media
 from pipeline.tasks import DESCRIBE, track_prompt
+from tests import lake_files
 from tests import track_files as make
 
 # describe's cues of the 6 s file, cut for chunks [0, 3.5) and [2.5, 6) (max 3.5 s, 1 s overlap): the ASS
@@ -77,7 +78,7 @@ def test_without_a_default_the_first_track_is_chosen(tmp_path: Path) -> None:
 
 
 def test_bitmap_subtitles_are_counted_not_read() -> None:
-    """ffmpeg 5.1 cannot encode PGS or DVD subtitles from text, so no file is made: ffprobe's JSON."""
+    """Two bitmap tracks in one file, as ffprobe shows them (real PGS and DVD files: the next test)."""
     data = {
         "format": {"format_name": "matroska,webm", "duration": "4.0"},
         "streams": [
@@ -91,6 +92,29 @@ def test_bitmap_subtitles_are_counted_not_read() -> None:
     assert found.subtitle_stream is None and found.tracks("subtitle") == 2
     note = bitmap_note(found, "film.mkv")
     assert note is not None and "dvd_subtitle, hdmv_pgs_subtitle" in note and "film.mkv" in note
+
+
+@pytest.mark.parametrize(("codec", "codec_name"), [("copy", "hdmv_pgs_subtitle"), ("dvdsub", "dvd_subtitle")])
+def test_real_bitmap_subtitle_tracks_are_counted_not_read(
+    tmp_path: Path, codec: str, codec_name: str
+) -> None:
+    """A real PGS track (a .sup written segment by segment) and the DVD track ffmpeg re-encodes from
+    it: ffmpeg decodes both (the box is drawn by overlay), the pipeline counts them, reads no text, and
+    plans the picture's 3 s, not the 4294967 s ffmpeg 5.1's dvdsub encoder gives the cue with no end."""
+    path = lake_files.bitmap_subtitled(tmp_path / f"film-{codec}.mkv", codec)
+    overlay = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-filter_complex", "[0:v][0:s]overlay,crop=100:20:20:20",
+         "-ss", "1", "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert len(overlay) == 100 * 20 and min(overlay) > 200  # the subtitle's white box, on screen at 1 s
+    found = probe(path, profile=False)
+    stream = next(s for s in found.streams if s.codec_type == "subtitle")
+    assert stream.codec_name == codec_name
+    assert found.subtitle_stream is None and found.tracks("subtitle") == 1
+    assert found.duration_s == pytest.approx(3.0, abs=0.05)
+    note = bitmap_note(found, path.name)
+    assert note is not None and codec_name in note
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import ffmpeg
+import numpy as np
 import pytest
 
 from pipeline.media import probe
@@ -143,3 +144,41 @@ def test_a_late_hdr_picture_is_black_before_it_at_full_bit_depth(tmp_path: Path)
     lumas = [float(line.split("=")[1]) for line in out.splitlines() if "YAVG" in line]
     assert lumas[0] == pytest.approx(16, abs=1)  # TV-range black at 0 s
     assert lumas[-1] > 80  # the tone-mapped picture from 1 s on
+
+
+def test_hdr_rotated_anamorphic_comes_out_sdr_upright_and_square(tmp_path: Path) -> None:
+    """PQ 10-bit, a quarter-turn display matrix and 4:3 pixels at once (a phone's HDR portrait clip, in
+    a DV-style pixel shape): one pass tone-maps it to BT.709 8-bit and shows it as a player does."""
+    path = make.hdr_portrait_anamorphic(tmp_path / "portrait.mp4")
+    source = next(s for s in ffmpeg.probe(str(path))["streams"] if s["codec_type"] == "video")
+    assert (source["width"], source["height"], source["sample_aspect_ratio"]) == (240, 180, "4:3")
+    assert source["pix_fmt"] == "yuv420p10le" and source["color_transfer"] == "smpte2084"
+    # ffprobe's display matrix says 90 (counter-clockwise): a player shows stored top-left bottom-left
+    assert [d.get("rotation") for d in source.get("side_data_list", [])] == [90]
+    result, _, (chunk, *_) = run_pipeline(path, tmp_path / "out")
+    assert (result.width, result.height) == (180, 320)  # 240 x 4/3 = 320 wide, then turned: 180 x 320
+    assert chunk.path
+    video = next(s for s in ffmpeg.probe(chunk.path)["streams"] if s["codec_type"] == "video")
+    assert (video["width"], video["height"], video.get("sample_aspect_ratio", "1:1")) == (180, 320, "1:1")
+    assert not video.get("side_data_list")  # turned in its pixels, not by a matrix of its own
+    assert (video["pix_fmt"], video.get("color_transfer"), video.get("color_primaries")) == (
+        "yuv420p",
+        "bt709",
+        "bt709",
+    )
+    frame, _ = (
+        ffmpeg.input(chunk.path)
+        .output("pipe:", format="rawvideo", pix_fmt="rgb24", frames=1)
+        .run(capture_stdout=True, quiet=True)
+    )
+    rgb = np.frombuffer(frame, np.uint8).reshape(320, 180, 3).astype(int)
+    ys, xs = np.nonzero(rgb.min(axis=2) > 190)  # the white circle: bright, not washed-out grey
+    assert xs.max() - xs.min() + 1 == pytest.approx(120, abs=4)  # round on screen: 120 px across
+    assert ys.max() - ys.min() + 1 == pytest.approx(120, abs=4)
+    assert (xs.min() + xs.max()) / 2 == pytest.approx(90, abs=3) and (
+        ys.min() + ys.max()
+    ) / 2 == pytest.approx(160, abs=3)
+    ys, xs = np.nonzero((rgb[..., 0] > 150) & (rgb[..., 1] > 120) & (rgb[..., 2] < 90))  # still yellow
+    # 30x30 stored = 40 x 30 shown, turned: 30 wide, 40 tall, in the bottom-left corner
+    assert (xs.min(), ys.max()) == (0, 319)
+    assert xs.max() == pytest.approx(29, abs=2) and ys.min() == pytest.approx(280, abs=2)
