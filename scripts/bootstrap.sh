@@ -28,7 +28,7 @@ fi
 
 if [ ! -f .venv/.synced ] || [ uv.lock -nt .venv/.synced ] || [ pyproject.toml -nt .venv/.synced ]; then
   echo "syncing .venv from uv.lock ..."
-  "$UV" sync --frozen --extra offline --python "$PYTHON"
+  "$UV" sync --frozen --extra offline --compile-bytecode --python "$PYTHON"
   touch .venv/.synced
 fi
 
