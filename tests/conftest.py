@@ -13,11 +13,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_MEDIA = REPO.parent / "shared" / "fixtures" / "media"
 
+# One Airflow home and SQLite DB per test process, always assigned: pytest-xdist's workers inherit the
+# controller's environment, so a home set only when missing was one DB for every worker, and one
+# worker's `db.resetdb()` removed the task instances of another's dag.test() ("Task Instance not found").
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
-os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
-os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}")
 # The tests always run on the embedded services: never on a developer's real credentials.
 for var in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "AWS_PROFILE"):
     os.environ.pop(var, None)

@@ -65,7 +65,7 @@ class GeminiBatchInferOperator(BaseOperator):
 
     def _defer(self, jobs: list[str], settings: Any) -> None:
         """Wait in the triggerer until one of the jobs in flight ends (the next wave waits for it)."""
-        from pipeline.airflow.triggers import GeminiBatchTrigger
+        from pipeline.airflow.triggers import GeminiBatchTrigger, trigger_settle_seconds
         from pipeline.gemini.polling import PollingRule
 
         self.log.info("deferring until a batch job of %d finishes: %s", len(jobs), ", ".join(jobs))
@@ -74,7 +74,7 @@ class GeminiBatchInferOperator(BaseOperator):
                 job_names=jobs,
                 gemini_conn_id=self.gemini_conn_id,
                 polling=PollingRule.for_batches(self.poll_seconds or settings.batch_poll_seconds)
-                .settled()
+                .settled(trigger_settle_seconds())
                 .to_dict(),
                 timeout_seconds=settings.batch_timeout_seconds,
                 until="any",

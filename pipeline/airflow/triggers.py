@@ -22,11 +22,20 @@ if TYPE_CHECKING:
     from pipeline.gemini.client import GeminiClient
 
 SUCCEEDED = "JOB_STATE_SUCCEEDED"
-# The operator's trigger looks first after at least this long (PollingRule.settled). A trigger that fires while the deferring task process is still
-# exiting races Airflow's bookkeeping: seen on 3.3 under load, the resumed task was failed ("finished
-# with state success, but the task instance's state attribute is running") and only its retry, minutes
-# later, collected. Batch jobs take minutes, so waiting a few seconds first costs nothing.
 FINAL_STATES = {SUCCEEDED, "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
+
+
+def trigger_settle_seconds() -> float:
+    """How long the trigger waits before its first look. A trigger that fires while the deferring task
+    process is still exiting races Airflow's bookkeeping: seen on 3.3 under load, the resumed task was
+    failed ("finished with state success, but the task instance's state attribute is running") and only
+    its retry, minutes later, collected. The task supervisor notices its process's exit at the latest one
+    `[workers] min_heartbeat_interval` after it (its select() sleeps that long once the task has closed
+    its sockets), so two of those intervals are enough: 10 s with Airflow's default of 5 s. Batch jobs
+    take minutes, so the wait costs nothing in production."""
+    from airflow.sdk.configuration import conf
+
+    return 2.0 * conf.getfloat("workers", "min_heartbeat_interval", fallback=5.0)
 
 
 class GeminiBatchTrigger(BaseTrigger):
@@ -49,7 +58,11 @@ class GeminiBatchTrigger(BaseTrigger):
         super().__init__()
         self.job_names = list(job_names)
         self.gemini_conn_id = gemini_conn_id
-        self.polling = PollingRule(**polling) if polling else PollingRule.for_batches(10.0).settled()
+        self.polling = (
+            PollingRule(**polling)
+            if polling
+            else PollingRule.for_batches(10.0).settled(trigger_settle_seconds())
+        )
         self.timeout_seconds = timeout_seconds
         self.until = until
 

@@ -9,11 +9,6 @@ from dataclasses import dataclass
 
 # Batch jobs take minutes to hours; past a few minutes between looks, polling more often only costs calls.
 MAX_BATCH_POLL_SECONDS = 300.0
-# A trigger that fires while the deferring task process is still exiting races Airflow's bookkeeping:
-# seen on 3.3 under load, the resumed task was failed ("finished with state success, but the task
-# instance's state attribute is running") and only its retry, minutes later, collected. Batch jobs take
-# minutes, so a trigger's first look waits at least this long.
-TRIGGER_FIRST_POLL_SECONDS = 10.0
 # The delay grows to at most this many first delays, so a short setting (tests, the demo) stays short.
 GROWTH_LIMIT = 30
 
@@ -35,8 +30,9 @@ class PollingRule:
             max_s=min(MAX_BATCH_POLL_SECONDS, poll_seconds * GROWTH_LIMIT),
         )
 
-    def settled(self, first_s: float = TRIGGER_FIRST_POLL_SECONDS) -> PollingRule:
-        """The same rule with a first look no sooner than `first_s` (for the Airflow trigger)."""
+    def settled(self, first_s: float) -> PollingRule:
+        """The same rule with a first look no sooner than `first_s` (the Airflow trigger's settling time,
+        pipeline.airflow.triggers.trigger_settle_seconds)."""
         return PollingRule(max(self.first_s, first_s), self.every_s, self.max_s)
 
     def delays(self) -> Iterator[float]:

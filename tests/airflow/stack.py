@@ -75,6 +75,10 @@ def airflow_env(
                 }
             ),
             "MEDIA_PIPELINE_BATCH_POLL_SECONDS": "0.5",
+            # The task supervisor notices a task process's exit at its next heartbeat tick (5 s by
+            # default): every task of a run waited up to that long to be seen done, and the trigger's
+            # first look is two ticks (pipeline.airflow.triggers.trigger_settle_seconds).
+            "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -193,6 +193,7 @@ def test_mapped_tasks_run_on_both_workers_and_match_a_local_run(celery_stack: Ap
 
     db.resetdb()
     monkeypatch.setenv("MEDIA_PIPELINE_BATCH_POLL_SECONDS", "0.3")
+    monkeypatch.setenv("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL", "1")  # the trigger's first look: 2 s
     dag = DagBag(dag_folder=str(REPO / "dags")).dags[DAG_ID]
     without_deadline(dag)
     local = dag.test(run_conf={"date": DAY, "source": SOURCE, "dest": REFERENCE_DEST})

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pipeline.airflow.triggers import GeminiBatchTrigger
+from pipeline.airflow.triggers import GeminiBatchTrigger, trigger_settle_seconds
 
 FAST = {"first_s": 0, "every_s": 0.2, "max_s": 0.2}
 
@@ -31,6 +31,13 @@ def test_serialization() -> None:
     json.dumps(kwargs)  # stored in the metadata DB: plain JSON, no client, no secret
     rebuilt = GeminiBatchTrigger(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
+
+
+def test_the_first_look_waits_two_supervisor_ticks(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL", raising=False)
+    assert trigger_settle_seconds() == 10.0  # Airflow's default tick is 5 s
+    monkeypatch.setenv("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL", "1")
+    assert trigger_settle_seconds() == 2.0
 
 
 def first_event(trigger: GeminiBatchTrigger) -> dict:

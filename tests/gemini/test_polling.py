@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from pipeline.gemini.polling import MAX_BATCH_POLL_SECONDS, TRIGGER_FIRST_POLL_SECONDS, PollingRule
+from pipeline.gemini.polling import MAX_BATCH_POLL_SECONDS, PollingRule
 
 
 def test_batch_polling_doubles_up_to_thirty_times_the_setting() -> None:
@@ -20,7 +20,8 @@ def test_the_default_setting_backs_off_to_five_minutes() -> None:
 
 def test_the_trigger_waits_before_its_first_look_and_then_follows_the_same_rule() -> None:
     rule = PollingRule.for_batches(0.5)
-    settled = rule.settled()
-    assert next(settled.delays()) == TRIGGER_FIRST_POLL_SECONDS
+    settled = rule.settled(7.0)
+    assert next(settled.delays()) == 7.0
+    assert next(rule.settled(0.1).delays()) == 0.5  # never sooner than the rule itself
     assert list(islice(settled.delays(), 1, 6)) == list(islice(rule.delays(), 1, 6))
     assert PollingRule(**settled.to_dict()) == settled  # what the trigger stores, it rebuilds
