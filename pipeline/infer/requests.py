@@ -119,15 +119,16 @@ def generation_config(
     escalate: bool = False,
     sound: bool = False,
 ) -> types.GenerateContentConfig:
-    """The config of a task's requests to `model`: JSON answers against the task's schema, the task's
-    thinking, room for thoughts and answer, the request-wide media resolution where the family has no
-    per-part one, and no sampling parameter (Gemini 3 advises against them; newer models ignore them)."""
+    """The config of a task's requests to `model`: JSON answers against the task's schema (as
+    pipeline.tasks.schema trims it: every request of a batch repeats it), the task's thinking, room for
+    thoughts and answer, the request-wide media resolution where the family has no per-part one, and no
+    sampling parameter (Gemini 3 advises against them; newer models ignore them)."""
     generation = task.generation_for(model, max_output_tokens, escalate=escalate, sound=sound)
     per_part = model_info(model).rules.per_part_resolution
     return types.GenerateContentConfig(
         cached_content=cached_content,
         response_mime_type="application/json",
-        response_json_schema=task.response_model.model_json_schema(),
+        response_json_schema=task.response_schema(),
         media_resolution=None if per_part else types.MediaResolution(media_resolution),
         max_output_tokens=generation.max_output_tokens,
         thinking_config=thinking_config(generation),

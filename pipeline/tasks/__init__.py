@@ -21,6 +21,7 @@ from pipeline.catalog import ThinkingChoice, model_info
 from pipeline.errors import ConfigError
 from pipeline.models import Track
 from pipeline.tasks import describe
+from pipeline.tasks.schema import response_schema
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ class Task:
     language: Callable[[BaseModel], str | None] = field(
         default=lambda answer: getattr(answer, "language", None)
     )
+
+    def response_schema(self) -> dict[str, Any]:
+        """The response model's JSON Schema as every request carries it (pipeline.tasks.schema)."""
+        return response_schema(self.response_model)
 
     def generation_for(
         self, model: str, max_output_tokens: int | None = None, *, escalate: bool = False, sound: bool = False
