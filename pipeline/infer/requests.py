@@ -61,21 +61,32 @@ def video_metadata(request: ChunkRequest) -> types.VideoMetadata | None:
     return None
 
 
+def part_resolution(request: ChunkRequest, model: str) -> str | None:
+    """The media resolution the chunk's part carries, or None. Families that take one per part (3.x,
+    4.x) get it on a picture's part (2.x sets it for the whole request instead), except where the level
+    is billed exactly as the family's default: a 3.x video frame is 70 tokens at LOW, MEDIUM and unset
+    alike (pipeline/catalog/models.json), so there the field would change nothing but the size of every
+    request of the batch."""
+    rules = model_info(model).rules
+    if not rules.per_part_resolution or not request.mime_type.startswith(("video/", "image/")):
+        return None
+    level, tokens = request.media_resolution, rules.tokens
+    if request.mime_type.startswith("video/") and tokens.frame_tokens(level) == tokens.frame_tokens():
+        return None  # frame_tokens() is the unset resolution's
+    return level
+
+
 def media_part(request: ChunkRequest, model: str, file_uri: str | None = None) -> types.Part:
     """The chunk inline, by reference to its Files API upload, or by its signed URL (the service fetches
-    it). Families that take a media resolution per part (3.x, 4.x) get it on the picture's part; 2.x sets
-    it for the whole request instead."""
+    it), with its frame rate and media resolution where they differ from the service's defaults."""
     file_uri = file_uri or request.url
     if file_uri is not None:
         part = types.Part(file_data=types.FileData(file_uri=file_uri, mime_type=request.mime_type))
     else:
         part = types.Part.from_bytes(data=request.data, mime_type=request.mime_type)
     part.video_metadata = video_metadata(request)
-    visual = request.mime_type.startswith(("video/", "image/"))
-    if visual and model_info(model).rules.per_part_resolution:
-        part.media_resolution = types.PartMediaResolution(
-            level=types.PartMediaResolutionLevel(request.media_resolution)
-        )
+    if (level := part_resolution(request, model)) is not None:
+        part.media_resolution = types.PartMediaResolution(level=types.PartMediaResolutionLevel(level))
     return part
 
 
@@ -119,15 +130,16 @@ def generation_config(
     escalate: bool = False,
     sound: bool = False,
 ) -> types.GenerateContentConfig:
-    """The config of a task's requests to `model`: JSON answers against the task's schema, the task's
-    thinking, room for thoughts and answer, the request-wide media resolution where the family has no
-    per-part one, and no sampling parameter (Gemini 3 advises against them; newer models ignore them)."""
+    """The config of a task's requests to `model`: JSON answers against the task's schema (as
+    pipeline.tasks.schema trims it: every request of a batch repeats it), the task's thinking, room for
+    thoughts and answer, the request-wide media resolution where the family has no per-part one, and no
+    sampling parameter (Gemini 3 advises against them; newer models ignore them)."""
     generation = task.generation_for(model, max_output_tokens, escalate=escalate, sound=sound)
     per_part = model_info(model).rules.per_part_resolution
     return types.GenerateContentConfig(
         cached_content=cached_content,
         response_mime_type="application/json",
-        response_json_schema=task.response_model.model_json_schema(),
+        response_json_schema=task.response_schema(),
         media_resolution=None if per_part else types.MediaResolution(media_resolution),
         max_output_tokens=generation.max_output_tokens,
         thinking_config=thinking_config(generation),

@@ -52,14 +52,18 @@ class S3Layout:
         return self.group_results(run_id, stage).join(f"{group_id}.json")
 
     # content ------------------------------------------------------------------------------------
+    def chunk_area(self) -> S3Location:
+        """Where every item's prepared chunks live, each under `chunks(sha256, fingerprint)`."""
+        return self.dest.join("_staging", "chunks")
+
     def chunks(self, sha256: str, fingerprint: str | None) -> S3Location:
         """Prepared chunks are keyed by content and settings, so equal inputs share them."""
-        return self.dest.join("_staging", "chunks", sha256, fingerprint or "none")
+        return self.chunk_area().join(sha256, fingerprint or "none")
 
     def signable(self) -> S3Location:
         """The prefix pre-signed URLs may point into (S3Store.presign_get refuses anything else): the
         prepared chunks, never manifests, ledgers or sources."""
-        return self.dest.join("_staging", "chunks")
+        return self.chunk_area()
 
     def chunk_index(self, sha256: str, fingerprint: str | None) -> S3Location:
         return self.chunks(sha256, fingerprint).join(CHUNK_INDEX)

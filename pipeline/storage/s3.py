@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -57,6 +58,17 @@ class S3Location:
     def join(self, *parts: str) -> S3Location:
         key = "/".join(p.strip("/") for p in (self.key, *parts) if p.strip("/"))
         return S3Location(self.bucket, key)
+
+
+def _as_prefix(key: str) -> str:
+    """A key prefix as a folder: "a/b" and "a/b/" -> "a/b/"; "" (the whole bucket) stays ""."""
+    return key.rstrip("/") + "/" if key else ""
+
+
+def _folders(key: str) -> set[str]:
+    """Every folder prefix of a key: "a/b/c.mp4" -> {"a/", "a/b/"}."""
+    parts = key.split("/")[:-1]
+    return {"/".join(parts[: n + 1]) + "/" for n in range(len(parts))}
 
 
 class S3Store:
@@ -117,12 +129,13 @@ class S3Store:
 
     def list(self, loc: S3Location) -> Iterator[dict[str, Any]]:
         """Objects under a prefix: dicts with Key, Size, ETag, LastModified."""
-        prefix = loc.key.rstrip("/") + "/" if loc.key else ""
+        yield from self._listing(loc.bucket, _as_prefix(loc.key))
+
+    def _listing(self, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+        """Objects whose key starts with `prefix`, a plain string (no '/' added)."""
         # Pages are fetched while the caller iterates, so their errors arrive here too.
-        with self._translated(S3Call(f"listing prefix {prefix!r} of", "s3:ListBucket", loc.bucket)):
-            for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=loc.bucket, Prefix=prefix
-            ):
+        with self._translated(S3Call(f"listing prefix {prefix!r} of", "s3:ListBucket", bucket)):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for obj in page.get("Contents", []):
                     yield dict(obj)
 
@@ -266,6 +279,24 @@ class S3Store:
     def delete_prefix(self, loc: S3Location) -> int:
         """Delete every object under a prefix; returns how many. Raises if S3 refused any of them."""
         return self.delete_keys(loc, [obj["Key"] for obj in self.list(loc)])
+
+    def delete_under(self, within: S3Location, prefixes: Collection[S3Location]) -> int:
+        """Delete every object under any of `prefixes` (each a prefix inside `within`) with one listing
+        of their longest common prefix and DeleteObjects of up to 1,000 keys a request, where deleting
+        prefix by prefix would LIST and DELETE once per prefix. An object under none of them stays,
+        whatever else the listing shows. Returns how many were deleted; raises if S3 refused any."""
+        wanted = {_as_prefix(loc.key) for loc in prefixes}
+        root = _as_prefix(within.key)
+        for loc in prefixes:
+            if loc.bucket != within.bucket or not loc.key.startswith(root) or ".." in loc.key.split("/"):
+                raise ConfigError(
+                    f"refusing to delete under {loc.uri}: it is not a prefix inside {within.uri}/"
+                )
+        if not wanted:
+            return 0
+        listed = self._listing(within.bucket, os.path.commonprefix(sorted(wanted)))
+        doomed = [obj["Key"] for obj in listed if not wanted.isdisjoint(_folders(obj["Key"]))]
+        return self.delete_keys(within, doomed)
 
     def delete_keys(self, loc: S3Location, keys: Sequence[str]) -> int:
         """Delete these keys of `loc`'s bucket (named in errors as under `loc`), 1,000 per request;

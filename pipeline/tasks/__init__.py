@@ -21,6 +21,7 @@ from pipeline.catalog import ThinkingChoice, model_info
 from pipeline.errors import ConfigError
 from pipeline.models import Track
 from pipeline.tasks import describe
+from pipeline.tasks.schema import response_schema
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,10 @@ class Task:
         default=lambda answer: getattr(answer, "language", None)
     )
 
+    def response_schema(self) -> dict[str, Any]:
+        """The response model's JSON Schema as every request carries it (pipeline.tasks.schema)."""
+        return response_schema(self.response_model)
+
     def generation_for(
         self, model: str, max_output_tokens: int | None = None, *, escalate: bool = False, sound: bool = False
     ) -> Generation:
@@ -124,10 +129,10 @@ def _default_spans(answer: BaseModel) -> list[SpanRow]:
 # that the other half exists, so neither reports the missing half as silence or darkness.
 TRACK_NOTES: dict[Track, str] = {
     Track.ALL: "",
-    Track.PICTURE: "\nThis is the picture of a video whose sound is analysed separately: describe only what "
-    "is seen, and report no audio spans.",
-    Track.SOUND: "\nThis is the sound track of a video whose picture is analysed separately: describe only "
-    "what is heard, and report no scenes.",
+    Track.PICTURE: "\nThis is the picture of a video whose sound is described apart: describe only what is "
+    "seen, with no audio spans.",
+    Track.SOUND: "\nThis is the sound of a video whose picture is described apart: describe only what is "
+    "heard, with no scenes.",
 }
 
 
@@ -145,7 +150,7 @@ def merge_language(values: list[str | None]) -> str | None:
 
 DESCRIBE = Task(
     name="describe",
-    version="describe-v2",
+    version="describe-v3",
     prompt=describe.PROMPT,
     response_model=describe.MediaDescription,
     # Describing what is seen needs little reasoning: low thinking keeps thought tokens (billed as

@@ -11,6 +11,10 @@ What the design does per source object, worked out from the stages:
   keyframe interval, `-show_entries packet=...`), a different question asked once.
 - ffprobe of what prepare wrote: each chunk file is read back once (its real duration, size and
   streams go into the request and the tables).
+- commit deletes the run's prepared chunks with ONE listing of the chunk area and one DeleteObjects per
+  1,000 keys (this night's 8 prepared sources leave 19 objects, 11 chunks and 8 indexes: one
+  DeleteObjects), where it listed and deleted each source's chunk prefix: 8 listings and 8
+  DeleteObjects for this night, 2 requests where there were 16.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from pipeline import catalog
 from pipeline.config import Settings
 from pipeline.media.ffmpeg import default_ffmpeg
 from pipeline.run import run_job
-from pipeline.storage import S3Location, S3Store
+from pipeline.storage import S3Layout, S3Location, S3Store
 from pipeline.tables import read_table
 from tests.conftest import FIXTURE_MEDIA
 
@@ -216,3 +220,25 @@ def test_each_source_is_read_once_and_probed_once(  # noqa: ANN001
         for r in read_table(store, S3Location.parse(dest), "media").to_pylist()
     }
     assert media[BIG]["status"] == "ok"
+
+    # (c) commit's cleanup, from moto's log: the chunk area listed once (no per-source prefix listing),
+    # then, before the run's state is saved again, one DeleteObjects for all of the run's chunks; none left.
+    dest_loc = S3Location.parse(dest)
+    area = S3Layout(dest_loc).chunk_area().key + "/"
+    listings_of_chunks = [
+        n
+        for n, (method, path, _) in enumerate(s3_log.lines)
+        if method == "GET" and path.startswith(f"/{dest_loc.bucket}?") and f"prefix={area}" in path
+    ]
+    assert len(listings_of_chunks) == 1, [s3_log.lines[n] for n in listings_of_chunks]
+    after = s3_log.lines[listings_of_chunks[0] + 1 :]
+    saved = next(
+        n
+        for n, (method, path, _) in enumerate(after)
+        if method == "PUT" and path.startswith(f"/{dest_loc.bucket}/{dest_loc.key}/_staging/runs/")
+    )
+    deletes = [
+        line for line in after[:saved] if line[0] == "POST" and line[1] == f"/{dest_loc.bucket}?delete"
+    ]
+    assert deletes == [("POST", f"/{dest_loc.bucket}?delete", 200)]
+    assert list(store.list(S3Layout(dest_loc).chunk_area())) == []

@@ -24,10 +24,11 @@ from pipeline.tables import read_table
 pytestmark = pytest.mark.e2e
 DT = date(2026, 11, 7)
 IMAGES = 6
-# A 320x240 PNG request is billed 418 prompt tokens (280 for the image at the default resolution, 138 of
-# task prompt) and planned at about as many: a cap of 1,000 holds two (836), not three (1,254). So the
-# six images make 3 jobs of 2, and the cap lets one job be enqueued at a time: 3 waves.
-CAP = 1000
+# A 320x240 PNG request is billed 294 prompt tokens (280 for the image at the default resolution, 14 for
+# the 55-character task prompt at ~4 characters a token, rounded up) and planned at as many: a cap of 800
+# holds two (588), not three (882). So the six images make 3 jobs of 2, and the cap lets one job be
+# enqueued at a time: 3 waves.
+CAP = 800
 
 
 def _load(store: S3Store, source: str) -> None:
