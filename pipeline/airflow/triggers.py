@@ -35,7 +35,7 @@ def trigger_settle_seconds() -> float:
     take minutes, so the wait costs nothing in production."""
     from airflow.sdk.configuration import conf
 
-    return 2.0 * conf.getfloat("workers", "min_heartbeat_interval", fallback=5.0)
+    return 2.0 * float(conf.getfloat("workers", "min_heartbeat_interval", fallback=5.0))
 
 
 class GeminiBatchTrigger(BaseTrigger):
