@@ -184,3 +184,21 @@ def scripted_s3() -> Iterator[tuple[str, Answer]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def deny_delete(admin: S3Store) -> Callable[[str, str], None]:
+    """A bucket policy that protects one key from deletion: DeleteObjects then answers 200 and lists
+    that key in its Errors."""
+
+    def protect(bucket: str, key: str) -> None:
+        statement = {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:DeleteObject",
+            "Resource": f"arn:aws:s3:::{bucket}/{key}",
+        }
+        policy = {"Version": "2012-10-17", "Statement": [statement]}
+        admin.client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+    return protect

@@ -4,7 +4,7 @@ where it is not; a code no rule knows is terminal, never retried blindly; a part
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -181,21 +181,9 @@ def test_a_missing_key_is_none_where_absence_is_normal_and_an_error_where_it_is_
 
 
 def test_a_partial_delete_raises_naming_the_refused_key_and_deletes_the_rest(
-    admin: S3Store, bucket: str
+    admin: S3Store, bucket: str, deny_delete: Callable[[str, str], None]
 ) -> None:
-    # A bucket policy that protects one key: DeleteObjects answers 200 and lists that key in Errors.
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:DeleteObject",
-                "Resource": f"arn:aws:s3:::{bucket}/media/b.mp4",
-            }
-        ],
-    }
-    admin.client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    deny_delete(bucket, "media/b.mp4")  # DeleteObjects answers 200 and lists that key in Errors
     with pytest.raises(StorageAccessError) as info:
         admin.delete_prefix(S3Location(bucket, "media"))
     assert info.value.key == "media/b.mp4" and info.value.code == "AccessDenied"

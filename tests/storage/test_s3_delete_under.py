@@ -5,8 +5,8 @@ are counted at the client (botocore's before-call events)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -83,26 +83,16 @@ def test_a_prefix_outside_the_area_is_refused_before_anything_is_sent(admin: S3S
     assert not calls
 
 
-def test_s3_failures_are_translated_at_the_boundary(admin: S3Store, bucket: str) -> None:
+def test_s3_failures_are_translated_at_the_boundary(
+    admin: S3Store, bucket: str, deny_delete: Callable[[str, str], None]
+) -> None:
     missing = S3Location("no-such-bucket-here", "results/_staging/chunks")
     with pytest.raises(BucketNotFoundError, match="bucket 'no-such-bucket-here' does not exist"):
         admin.delete_under(missing, [missing.join(SHA_A, FP)])
-    # A bucket policy that protects one key: DeleteObjects answers 200 and lists that key in Errors.
     area = S3Location(bucket, "results/_staging/chunks")
     keys = [area.join(SHA_A, FP, "chunk_000.mp4").key, area.join(SHA_A, FP, "chunk_001.mp4").key]
     _put(admin, bucket, keys)
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:DeleteObject",
-                "Resource": f"arn:aws:s3:::{bucket}/{keys[1]}",
-            }
-        ],
-    }
-    admin.client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    deny_delete(bucket, keys[1])  # DeleteObjects answers 200 and lists that key in Errors
     with pytest.raises(StorageAccessError) as info:
         admin.delete_under(area, [area.join(SHA_A, FP)])
     assert info.value.key == keys[1] and info.value.code == "AccessDenied"
