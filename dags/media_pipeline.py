@@ -157,7 +157,7 @@ def media_pipeline():
         from pipeline.commit import stage_commit
 
         context = get_current_context()
-        summary = run_stage(stage_commit, context).model_dump(mode="json")
+        summary = run_stage(stage_commit, context, last=True).model_dump(mode="json")
         context["outlet_events"][MEDIA_TABLES].extra = event_extra(summary)
         if summary["latency_alerts"]:
             latency_alert(context, summary["latency_alerts"], summary["latency"])

@@ -51,15 +51,20 @@ def settings_from(context: Mapping[str, Any]) -> Settings:
 
 
 def run_context(context: Mapping[str, Any], aws_conn_id: str = AWS_CONN_ID) -> RunContext:
-    """The pipeline's RunContext for this DAG run, its S3 client from the Airflow AWS connection."""
+    """The pipeline's RunContext for this DAG run, its S3 client from the Airflow AWS connection, its
+    scratch the run's directory on this host (shared by the run's tasks here: `host_scratch`)."""
     from pipeline.run import RunContext, run_id_from
+    from pipeline.run.context import host_scratch
 
     dag_run = context["dag_run"]
+    settings = settings_from(context)
+    run_id = run_id_from(f"{dag_run.dag_id}-{dag_run.run_id}")
     return RunContext(
-        settings_from(context),
+        settings,
         run_date(context),
-        run_id_from(f"{dag_run.dag_id}-{dag_run.run_id}"),
+        run_id,
         store=s3_store(aws_conn_id),
+        scratch=host_scratch(settings, run_id),
     )
 
 
@@ -80,15 +85,19 @@ def airflow_errors() -> Iterator[None]:
         raise AirflowFailException(f"unclassified {type(exc).__name__} (a bug, not retried): {exc}") from exc
 
 
-def run_stage(stage: Callable[[RunContext], T], context: Mapping[str, Any]) -> T:
+def run_stage(stage: Callable[[RunContext], T], context: Mapping[str, Any], *, last: bool = False) -> T:
     """Run one stage; only transient pipeline errors are retried (settings that do not validate are
-    not: they are the run's params)."""
+    not: they are the run's params). After the `last` stage of a run, the run's scratch on this host
+    is removed (on other hosts the sweep of `host_scratch` does it)."""
     with airflow_errors():
         ctx = run_context(context)
         try:
-            return stage(ctx)
+            result = stage(ctx)
         finally:
             ctx.close()
+        if last:
+            ctx.remove_scratch()
+        return result
 
 
 def gemini_client(conn_id: str = GEMINI_CONN_ID) -> GeminiClient:

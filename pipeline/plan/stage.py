@@ -49,6 +49,14 @@ def plan_item(ctx: RunContext, item: ItemState, sizes: AnswerSizeModel) -> None:
     """Read, probe, plan and estimate one item in place (or fail it with a reason). Touches no manifest
     and no other item, so items plan in parallel (a process pool, the DAG's mapped groups); duplicates
     are found afterwards, over the whole run (`mark_duplicates`)."""
+    try:
+        _plan_local(ctx, item, sizes)
+    finally:
+        if ctx.settings.dry_run or not item.active:  # nothing will prepare it: its copy goes now
+            ctx.release_source(item)
+
+
+def _plan_local(ctx: RunContext, item: ItemState, sizes: AnswerSizeModel) -> None:
     path, sha = ctx.local_source(item)
     item.source.sha256 = sha
     item.fingerprint = settings_fingerprint(ctx)
@@ -142,7 +150,10 @@ def finish_plan(
     notes, the manifest written once, then (before anything is paid) the budget guard and the models
     checked with the service."""
     manifest.estimate_basis = sizes.described
-    mark_duplicates(manifest.items)
+    if mark_duplicates(manifest.items):
+        for item in manifest.items:
+            if item.status == ItemStatus.DUPLICATE:
+                ctx.release_source(item)
     active = [i for i in manifest.items if i.active]
     manifest.estimated_cost_usd = sum((i.estimated_cost_usd for i in active), Decimal(0))
     manifest.estimated_cost_upper_usd = sum((i.estimated_cost_upper_usd for i in active), Decimal(0))

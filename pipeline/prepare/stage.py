@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from pipeline.errors import MediaError
@@ -16,28 +17,35 @@ def prepare_item(ctx: RunContext, item: ItemState) -> None:
     """Prepare one item in place (chunks uploaded to the content-keyed staging area, `item.prepared` set,
     or the item failed with a reason). Touches no manifest: callers that prepare items in parallel
     (the Airflow DAG's mapped groups) keep their results apart and merge them once."""
-    prefix = ctx.chunk_prefix(item)
     index = ctx.layout.chunk_index(item.source.sha256, item.fingerprint)
     cached = ctx.store.get_json_or_none(index)
     if cached is not None:  # an earlier try (or run) already prepared these exact chunks
         item.prepared = [PreparedChunk.model_validate(c) for c in cached]
+        ctx.release_source(item)
         return
     assert item.plan is not None and item.probe is not None and ctx.scratch is not None
-    path, _ = ctx.local_source(item)
     out_dir = ctx.scratch / "chunks" / item.source.sha256[:16]
     try:
+        path, _ = ctx.local_source(item)
         chunks = prepare_media(path, item.plan, item.probe, out_dir, subtitles=ctx.task.subtitles)
+        _upload_chunks(ctx, item, chunks)
     except MediaError as exc:
         item.fail("prepare", exc.reason, str(exc))
         return
-    for chunk in chunks:
-        assert chunk.path is not None
-        name = chunk.path.rsplit("/", 1)[-1]
-        loc = prefix.join(name)
-        ctx.store.upload(Path(chunk.path), loc)
-        chunk.uri, chunk.path = loc.uri, None
+    finally:  # the chunks are in S3 now (or the item failed): neither local copy is read again
+        shutil.rmtree(out_dir, ignore_errors=True)
+        ctx.release_source(item)
     ctx.store.put_json(index, [c.model_dump() for c in chunks])
     item.prepared = chunks
+
+
+def _upload_chunks(ctx: RunContext, item: ItemState, chunks: list[PreparedChunk]) -> None:
+    prefix = ctx.chunk_prefix(item)
+    for chunk in chunks:
+        assert chunk.path is not None
+        loc = prefix.join(chunk.path.rsplit("/", 1)[-1])
+        ctx.store.upload(Path(chunk.path), loc)
+        chunk.uri, chunk.path = loc.uri, None
 
 
 def stage_prepare(ctx: RunContext, pool: ItemPool | None = None) -> RunManifest:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -50,6 +52,34 @@ def new_run_id(dt: date, now: datetime | None = None) -> str:
     return f"{dt:%Y%m%d}-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
+HOST_SCRATCH_PREFIX = "media-pipeline-host-"
+# A run's directory on a host is useful between its plan and prepare tasks (hours): one no task of the run
+# has touched for this long is removed when any task starts there. Longer than the longest task that
+# works in it (2 h), so a live task never loses its files.
+HOST_SCRATCH_KEPT_S = 24 * 3600
+
+
+def host_scratch(settings: Settings, run_id: str, now: float | None = None) -> Path:
+    """The run's scratch directory on this host, the same for every task of the run that runs here, so a
+    source the plan task downloaded is prepared from the same copy (an orchestrator runs each stage in
+    its own process). Directories of runs untouched for a day are swept first."""
+    base = Path(settings.work_dir) if settings.work_dir else Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    now = time.time() if now is None else now
+    path = base / f"{HOST_SCRATCH_PREFIX}{run_id}"
+    for old in base.glob(f"{HOST_SCRATCH_PREFIX}*"):
+        try:
+            stale = old != path and now - old.stat().st_mtime > HOST_SCRATCH_KEPT_S
+        except OSError:  # another host's task swept it first
+            continue
+        if stale:
+            log.info("removing the scratch of a run untouched for a day: %s", old)
+            shutil.rmtree(old, ignore_errors=True)
+    path.mkdir(exist_ok=True)
+    os.utime(path)  # this run is alive here
+    return path
+
+
 def run_id_from(external_id: str) -> str:
     """A run id from an orchestrator's id (e.g. Airflow's run_id): stable, path-safe."""
     cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", external_id).strip("-")
@@ -79,7 +109,11 @@ class RunContext:
             self.scratch = Path(tempfile.mkdtemp(prefix=f"media-pipeline-{self.run_id}-", dir=base))
 
     def close(self) -> None:
-        if self._own_scratch and self.scratch and self.scratch.exists():
+        if self._own_scratch:
+            self.remove_scratch()
+
+    def remove_scratch(self) -> None:
+        if self.scratch and self.scratch.exists():
             shutil.rmtree(self.scratch, ignore_errors=True)
 
     @property
@@ -150,16 +184,26 @@ class RunContext:
         return self.state.largest_write.bytes
 
     # local copies -------------------------------------------------------------------------------
-    def local_source(self, item: ItemState) -> tuple[Path, str]:
-        """The item's bytes on local disk (downloaded once per scratch dir) and their sha256."""
+    def _local_path(self, item: ItemState) -> Path:
         assert self.scratch is not None
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.source.key.rsplit("/", 1)[-1])[-80:]
-        path = (
+        return (
             self.scratch / "sources" / f"{hashlib.sha256(item.source.uri.encode()).hexdigest()[:12]}-{name}"
         )
+
+    def local_source(self, item: ItemState) -> tuple[Path, str]:
+        """The item's bytes on local disk (downloaded once per scratch dir) and their sha256."""
+        path = self._local_path(item)
         marker = path.with_suffix(path.suffix + ".sha256")
         if path.exists() and marker.exists() and path.stat().st_size == item.source.bytes:
             return path, marker.read_text()
         sha = self.store.download(S3Location.parse(item.source.uri), path)
         marker.write_text(sha)
         return path, sha
+
+    def release_source(self, item: ItemState) -> None:
+        """The item's local copy is not needed again this run (prepared, failed, or answered from the
+        ledger): a night's sources never pile up on the worker's disk."""
+        path = self._local_path(item)
+        path.with_suffix(path.suffix + ".sha256").unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
