@@ -8,23 +8,24 @@ import hashlib
 import json
 import logging
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from pipeline.account import plan_cost, tier_for_mode
 from pipeline.catalog import catalog_warnings
 from pipeline.errors import MediaError
-from pipeline.gemini.client import GeminiClient, require_client
 from pipeline.media import decode_warning, probe, verify_decodable
 from pipeline.models import ItemStatus
 from pipeline.plan.answer_size import AnswerSizeModel
 from pipeline.plan.budget import check_budget
 from pipeline.plan.chunk_plan import plan_for_run
-from pipeline.plan.history import answer_size_model
 from pipeline.plan.subtitles import subtitle_cues
 from pipeline.prepare import version as preparation
 from pipeline.run.context import RunContext
-from pipeline.run.models_check import ensure_models_served
 from pipeline.run.pool import ItemPool
 from pipeline.run.state import AnswerLedgerEntry, ItemState, RunManifest
+
+if TYPE_CHECKING:  # the pool's workers import this module: they never call Gemini or read the tables
+    from pipeline.gemini.client import GeminiClient
 
 log = logging.getLogger("pipeline.run")
 
@@ -131,6 +132,8 @@ def stage_plan(ctx: RunContext, client: GeminiClient | None, pool: ItemPool | No
     """Probe, plan and estimate every item (on `pool`'s processes, or one by one), then finish the plan
     (`finish_plan`). A dry run, or a date with nothing to send, needs no Gemini credentials (`client`
     None)."""
+    from pipeline.plan.history import answer_size_model  # reads the tables (pyarrow): the parent only
+
     manifest = ctx.load()
     sizes = answer_size_model(ctx.store, ctx.dest, ctx.task)
     todo = plannable(manifest)
@@ -171,5 +174,8 @@ def finish_plan(
     ctx.save(manifest)
     check_budget(manifest, ctx.progress)
     if active and not ctx.settings.dry_run:
+        from pipeline.gemini.client import require_client
+        from pipeline.run.models_check import ensure_models_served
+
         ensure_models_served(ctx, manifest, require_client(client), planned_models(manifest))
     return manifest

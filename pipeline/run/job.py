@@ -49,9 +49,11 @@ def run_job(
     pool = ItemPool(ctx)
     try:
         stage_discover(ctx)
-        manifest = stage_plan(ctx, client, pool)
+        planned = stage_plan(ctx, client, pool)
         if settings.dry_run:
-            return manifest
+            return planned
+        # Every stage loads the run's state afresh: holding the plan's copy would keep two in memory.
+        del planned
         stage_prepare(ctx, pool)
         pool.close()
         stage_infer(ctx, client)
