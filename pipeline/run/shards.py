@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -88,12 +88,36 @@ def digest(data: bytes) -> str:
 
 @dataclass
 class SplitState:
-    """A manifest cut into its serialised parts, ready to be written."""
+    """A manifest cut into its parts, ready to be written. Shards are serialised one at a time, by
+    whoever writes them (`shard_bytes`): a 100,000-item run never holds every part's bytes at once."""
 
-    head: dict[str, Any]
-    shards: list[bytes | None]  # item shard N's bytes (None: unchanged, not serialised)
+    head: dict[str, Any]  # every run-wide field; its `state` is set by `head_with`
+    shards: list[ItemShard]
+    dirty: set[int] | None  # the shards to serialise (None: every one)
     batches: bytes | None
-    refs: StateRefs = field(default_factory=StateRefs)
+    size: int
+    stored: StateRefs | None
+
+    def shard_bytes(self, n: int) -> bytes | None:
+        """Shard n as compact JSON; None when it is unchanged since `stored` (not even serialised)."""
+        if self.dirty is not None and n not in self.dirty:
+            return None
+        return self.shards[n].model_dump_json().encode()
+
+    def refs(self, digests: list[str | None]) -> StateRefs:
+        """The refs of this state, given each shard's digest (None: unchanged, the stored one)."""
+        return StateRefs(
+            items_per_shard=self.size,
+            items=sum(len(s.items) for s in self.shards),
+            shards=[
+                d if d is not None else self.stored.shards[n]  # type: ignore[union-attr]
+                for n, d in enumerate(digests)
+            ],
+            batches=digest(self.batches) if self.batches is not None else None,
+        )
+
+    def head_with(self, refs: StateRefs) -> dict[str, Any]:
+        return {**self.head, "state": refs.model_dump(mode="json")}
 
 
 def _by_hash(name: str, shard_count: int) -> int:
@@ -132,7 +156,8 @@ def split(
 
     With `changed_keys` (the caller vouches that nothing but these requests' facts and outcomes changed
     since `stored` was saved from this manifest), only the shards holding them are serialised; the others
-    keep their stored digest (and have no bytes to write). Serialising a 100,000-item run costs seconds."""
+    keep their stored digest (and have no bytes to write). Serialising a 100,000-item run costs seconds:
+    it happens shard by shard, as the parts are written (`SplitState.shard_bytes`)."""
     shard_count = max(1, -(-len(manifest.items) // size))
     if stored is None or stored.items != len(manifest.items) or len(stored.shards) != shard_count:
         changed_keys = None
@@ -162,22 +187,9 @@ def split(
         shards[owner].quarantine.append(row)
         shards[owner].positions.quarantine.append(position)
     dirty = None if changed_keys is None else {owners[k] for k in changed_keys if k in owners}
-    shard_bytes = [
-        s.model_dump_json().encode() if dirty is None or n in dirty else None for n, s in enumerate(shards)
-    ]
     batches = BatchesPart(batches=manifest.batches).model_dump_json().encode() if manifest.batches else None
-    refs = StateRefs(
-        items_per_shard=size,
-        items=len(manifest.items),
-        shards=[
-            digest(b) if b is not None else stored.shards[n]  # type: ignore[union-attr]
-            for n, b in enumerate(shard_bytes)
-        ],
-        batches=digest(batches) if batches is not None else None,
-    )
     head = manifest.model_dump(mode="json", exclude=set(SHARDED_FIELDS))
-    head["state"] = refs.model_dump(mode="json")
-    return SplitState(head=head, shards=shard_bytes, batches=batches, refs=refs)
+    return SplitState(head=head, shards=shards, dirty=dirty, batches=batches, size=size, stored=stored)
 
 
 def is_sharded(head: dict[str, Any]) -> bool:

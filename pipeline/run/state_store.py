@@ -21,6 +21,7 @@ from pipeline.run.shards import (
     ItemShard,
     StateRefs,
     assemble,
+    digest,
     is_sharded,
     refs_of,
     split,
@@ -150,18 +151,24 @@ class StateStore:
         parts = split(
             manifest, changed_keys=changed_keys, stored=before if changed_keys is not None else None
         )
-        after = parts.refs
-        writes: list[tuple[S3Location, bytes]] = [
-            (self.layout.item_shard(self.run_id, n, d), data)
-            for n, (d, data) in enumerate(zip(after.shards, parts.shards, strict=True))
-            if data is not None and (n >= len(before.shards) or before.shards[n] != d)
-        ]
+
+        def write_shard(n: int) -> str | None:
+            """Serialise shard n and PUT it unless the current head already names those bytes; its
+            digest (None: unchanged, not serialised). One shard's bytes per thread at a time."""
+            data = parts.shard_bytes(n)
+            if data is None:
+                return None
+            d = digest(data)
+            if n >= len(before.shards) or before.shards[n] != d:
+                self._put(self.layout.item_shard(self.run_id, n, d), data)
+            return d
+
+        after = parts.refs(_parallel(write_shard, range(len(parts.shards))))
         if parts.batches is not None and after.batches != before.batches:
             assert after.batches is not None
-            writes.append((self.layout.batches_part(self.run_id, after.batches), parts.batches))
-        _parallel(lambda w: self._put(*w), writes)
+            self._put(self.layout.batches_part(self.run_id, after.batches), parts.batches)
         # The head last: until it is written, the previous head and every part it names are the state.
-        self._put(self.head_loc, json.dumps(parts.head, indent=1).encode())
+        self._put(self.head_loc, json.dumps(parts.head_with(after), indent=1).encode())
         self._refs = after
         self._delete_unnamed(before, after)
 
