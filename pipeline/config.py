@@ -198,6 +198,13 @@ class Settings(BaseSettings):
         "refreshed for this long belongs to a dead run and is taken over; a live run refreshes its claims "
         "every third of it, and a run restarted after a crash waits up to this long for the dead run's",
     )
+    sync_claim_wait_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="how long a run waits for answers an overlapping run of the date is receiving (it "
+        "keeps their claims fresh); past this the run stops with a transient error instead of paying "
+        "for them twice, and its retry takes the answers that arrived",
+    )
     create_backoff_seconds: float = Field(
         2.0, gt=0, description="base of the backoff between batch-create attempts (s)"
     )

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, TransientError
 from pipeline.gemini.client import GeminiClient
 from pipeline.infer.batch import TERMINAL_FAILURES, state_name
 from pipeline.run.state import RequestOutcome
@@ -162,6 +162,7 @@ def find_by_display_name(client: GeminiClient, display_name: str) -> str | None:
 # short because a run restarted after a crash waits this long for the requests the dead run had in flight.
 CLAIM_STALE_S = 30.0
 CLAIM_POLL_S = 1.0
+CLAIM_WAIT_S = 1800.0  # settings.sync_claim_wait_seconds is the run's value
 
 
 class ClaimKeeper:
@@ -270,12 +271,14 @@ class RequestLedger:
         model: str,
         *,
         stale_s: float = CLAIM_STALE_S,
+        wait_s: float = CLAIM_WAIT_S,
         keeper: ClaimKeeper | None = None,
     ) -> None:
         self.store = store
         self.root = S3Layout(dest).request_ledger(model)
         self.claims = S3Layout(dest).request_claims(model)
         self.stale_s = stale_s
+        self.wait_s = wait_s
         self.keeper = keeper
 
     def _claim_loc(self, key: str, attempt: int) -> S3Location:
@@ -305,19 +308,33 @@ class RequestLedger:
         if self.keeper is not None:
             self.keeper.release(self._claim_loc(key, attempt))
 
+    def holder(self, key: str, attempt: int) -> str | None:
+        """The run whose claim on `key`'s attempt is still refreshed (its request in flight), if any."""
+        doc = self.store.get_json_or_none(self._claim_loc(key, attempt))
+        return str(doc.get("run_id")) if doc is not None and claim_age_s(doc) < self.stale_s else None
+
     def live(self, key: str, attempt: int) -> bool:
         """Whether another run's claim on `key`'s attempt is still refreshed (its request in flight)."""
-        doc = self.store.get_json_or_none(self._claim_loc(key, attempt))
-        return doc is not None and claim_age_s(doc) < self.stale_s
+        return self.holder(key, attempt) is not None
 
     def wait(self, needed: dict[str, int], note: Callable[[str], None]) -> dict[str, RequestOutcome]:
         """The answers other runs are sending (key -> the attempt awaited), as they arrive in the ledger,
         for as long as their claims stay fresh; a key whose claim goes stale (its run died) is left out,
-        for the caller to claim and send itself."""
+        for the caller to claim and send itself. Past `wait_s`, a TransientError names the run that
+        still holds them: sending them here would pay twice, and a retry takes what arrived."""
         found: dict[str, RequestOutcome] = {}
         waiting = dict(needed)
-        last_note, last_check = 0.0, time.monotonic()  # the first note at once, as the wait begins
+        started = last_check = time.monotonic()
+        last_note = 0.0  # the first note at once, as the wait begins
         while waiting:
+            if time.monotonic() - started > self.wait_s:
+                key, attempt = next(iter(waiting.items()))
+                raise TransientError(
+                    f"run {self.holder(key, attempt) or 'another run'} has held {len(waiting)} request(s) of "
+                    f"this date for over {self.wait_s:.0f} s (e.g. {key}) and is still sending them: this run "
+                    "stops rather than pay for them twice; retry it once that run has ended (setting "
+                    "`sync_claim_wait_seconds`)"
+                )
             for key, attempt in list(waiting.items()):
                 if (outcome := self.get(key)) is not None and outcome.attempt >= attempt:
                     found[key] = outcome

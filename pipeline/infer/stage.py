@@ -598,7 +598,14 @@ def _send_sync_rounds(
 ) -> None:
     s = ctx.settings
     policy = sync.SyncPolicy(concurrency=s.sync_concurrency, rpm=s.sync_rpm, tpm=s.sync_tpm)
-    answers = RequestLedger(ctx.store, ctx.dest, s.model, stale_s=s.sync_claim_stale_seconds, keeper=keeper)
+    answers = RequestLedger(
+        ctx.store,
+        ctx.dest,
+        s.model,
+        stale_s=s.sync_claim_stale_seconds,
+        wait_s=s.sync_claim_wait_seconds,
+        keeper=keeper,
+    )
     for _round in range(s.max_request_attempts + 1):
         keys = _keys_to_send(manifest, s.max_request_attempts)
         keys = [k for k in keys if not _answered_before(manifest, answers, k)]

@@ -8,6 +8,9 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
+from pipeline.errors import TransientError
 from pipeline.infer.ledgers import ClaimKeeper, RequestLedger, claim_age_s
 from pipeline.run.state import RequestOutcome
 from pipeline.storage import S3Location, S3Store
@@ -72,3 +75,17 @@ def test_a_refresh_that_lost_its_claim_stops_keeping_it(buckets) -> None:  # noq
         keeper.refresh()
         assert keeper.lost == [loc.uri] and keeper.held() == []
         assert store.get_json(loc)["run_id"] == "run-b"  # the other run's claim is left alone
+
+
+def test_a_wait_on_a_live_claim_stops_at_its_cap_naming_the_run_that_holds_it(buckets) -> None:  # noqa: ANN001
+    _, dest = buckets
+    with ClaimKeeper(S3Store(), STALE_S) as keeper:
+        holder = _ledger(dest, keeper)
+        assert holder.claim("k4", 1, "run-a")  # run-a keeps it fresh and never answers
+        waiter = RequestLedger(S3Store(), S3Location.parse(dest), MODEL, stale_s=STALE_S, wait_s=STALE_S * 2)
+        started = time.monotonic()
+        with pytest.raises(TransientError, match=r"run run-a has held 1 request\(s\).*pay for them twice"):
+            waiter.wait({"k4": 1}, lambda _: None)
+        waited = time.monotonic() - started
+        assert not keeper.lost
+    assert STALE_S * 2 <= waited <= STALE_S * 2 + 3, waited  # past the stale interval, still live: the cap
