@@ -242,7 +242,11 @@ class Settings(BaseSettings):
         description="plan and estimate only: no model call, no tables written",
         json_schema_extra=per_run("dag", "cli"),
     )
-    work_dir: str | None = Field(None, description="local scratch directory (default: a temp dir per stage)")
+    work_dir: str | None = Field(
+        None,
+        description="local scratch directory (default: the system's temp dir); a CLI run works in a dir of "
+        "its own there, a DAG run's tasks on one host share media-pipeline-host-<run id>",
+    )
     workers: int | None = Field(
         None,
         ge=1,
