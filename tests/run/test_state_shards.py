@@ -255,3 +255,54 @@ def test_a_timed_save_serialises_only_the_shards_of_the_answers_it_names(dest: s
     ctx.save(manifest, changed_keys=set(keys))
     assert len(store.puts) == 3  # shards 0 and 2, and the head
     _same(_context(dest, CountingStore()).load(), manifest)
+
+
+def _long_video(n: int, chunks: int) -> ItemState:
+    """A prepared source of `chunks` chunks (an hours-long video cut into 30 s pieces)."""
+    item = _item(n)
+    item.prepared = [
+        item.prepared[0].model_copy(
+            update={"index": c, "start_s": 30.0 * c, "uri": f"s3://o/c/{item.source.sha256}/c{c:04d}.mp4"}
+        )
+        for c in range(chunks)
+    ]
+    return item
+
+
+def test_hours_long_videos_get_shards_of_their_own_and_every_write_stays_small(dest: str) -> None:
+    # 600 small items with two 10-hour videos of 1,200 chunks among them; with a fixed 250 items a shard,
+    # a shard holding both videos would be ~6 MB
+    manifest = _manifest(600)
+    for at in (300, 301):
+        video = manifest.items[at] = _long_video(at, 1_200)
+        for chunk in video.prepared:
+            key = video.request_key(chunk)
+            manifest.requests[key] = _FACTS.model_copy(
+                update={"source_uri": video.source.uri, "chunk_index": chunk.index, "chunk_uri": chunk.uri}
+            )
+            manifest.outcomes[key] = _OUTCOME.model_copy(
+                update={"key": key, "text": '{"summary": "' + "x" * 1200 + '"}'}
+            )
+    store = CountingStore()
+    ctx = _context(dest, store, run_id="run-long-videos")
+    ctx.save(manifest)
+
+    head = json.loads(store.get_bytes(ctx.layout.manifest(ctx.run_id)))
+    # 250 small ones (weight 1,000), 50 more up to the first video, each video alone, then 250 and 48
+    assert head["state"]["firsts"] == [0, 250, 300, 301, 302, 552]
+    objects = _state_objects(store, ctx)
+    assert max(objects.values()) == ctx.largest_state_write <= 3 * 1024 * 1024, ctx.largest_state_write
+    _same(_context(dest, CountingStore(), run_id="run-long-videos").load(), manifest)
+    got = _context(dest, CountingStore(), run_id="run-long-videos").load_items(290, 310)
+    assert [n for n, _ in got] == list(range(290, 310)) and got[11][1] == manifest.items[301]
+
+    # the boundaries come from the plan, not the answers: a timed save after an answer changes
+    # rewrites that video's shard and the head only
+    key = next(iter(k for k in manifest.outcomes if k.startswith(manifest.items[301].source.sha256[:16])))
+    manifest.outcomes[key] = manifest.outcomes[key].model_copy(update={"attempt": 2})
+    store.puts.clear()
+    ctx.save(manifest, changed_keys={key})
+    shard_prefix = ctx.layout.state_parts(ctx.run_id).join("items", "00003-").key
+    head_key = ctx.layout.manifest(ctx.run_id).key
+    assert sorted(store.puts) == sorted([head_key, *[k for k in store.puts if k.startswith(shard_prefix)]])
+    assert len(store.puts) == 2
