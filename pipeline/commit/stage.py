@@ -34,6 +34,8 @@ from pipeline.errors import WriteConflictError
 from pipeline.models import ItemStatus
 from pipeline.run.context import RunContext
 from pipeline.run.state import ItemState, QuarantineRow, RunManifest
+from pipeline.storage.layout import CHUNK_LEASE_STALE_S, CHUNK_LEASES
+from pipeline.storage.s3 import Leases
 from pipeline.tables.reader import commit_manifest_loc
 from pipeline.validate import ledger_entry, quality, validation_frames
 
@@ -104,7 +106,8 @@ def _finish_items(ctx: RunContext, manifest: RunManifest) -> None:
     and DeleteObjects of up to 1,000 keys (S3Store.delete_under), where a LIST and a DELETE an item took
     a quarter of a 200-object run's commit on the embedded S3. Exactly what deleting each item's
     `ctx.chunk_prefix` would remove goes: the prefixes of this run's prepared items, nothing else of the
-    area (another run's chunks of other content stay)."""
+    area (another run's chunks of other content stay), and of those only what no other live run leases
+    (a run of another date with the same content, still to send them): this run's lease alone goes there."""
 
     def ledger(item: ItemState) -> None:
         ctx.store.put_json(ctx.answer_ledger(item.source.sha256), ledger_entry(manifest, item))
@@ -117,7 +120,8 @@ def _finish_items(ctx: RunContext, manifest: RunManifest) -> None:
     prepared = [ctx.chunk_prefix(i) for i in manifest.items if i.prepared and i.fingerprint]
     with ThreadPoolExecutor(max_workers=_FINISH_THREADS) as pool:
         puts = [pool.submit(ledger, item) for item in answered]
-        ctx.store.delete_under(ctx.layout.chunk_area(), prepared)
+        leases = Leases(CHUNK_LEASES, ctx.run_id, CHUNK_LEASE_STALE_S)
+        ctx.store.delete_under(ctx.layout.chunk_area(), prepared, leases)
         for put in puts:  # the first error is raised here
             put.result()
 

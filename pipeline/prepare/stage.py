@@ -18,6 +18,10 @@ def prepare_item(ctx: RunContext, item: ItemState) -> None:
     or the item failed with a reason). Touches no manifest: callers that prepare items in parallel
     (the Airflow DAG's mapped groups) keep their results apart and merge them once."""
     index = ctx.layout.chunk_index(item.source.sha256, item.fingerprint)
+    # The lease first, the index next: a run committing the same content now either sees this lease and
+    # keeps the chunks, or has deleted the index already, so this run prepares them again.
+    lease = ctx.layout.chunk_lease(item.source.sha256, item.fingerprint, ctx.run_id)
+    ctx.store.put_bytes(lease, b"", "application/octet-stream")
     cached = ctx.store.get_json_or_none(index)
     if cached is not None:  # an earlier try (or run) already prepared these exact chunks
         item.prepared = [PreparedChunk.model_validate(c) for c in cached]

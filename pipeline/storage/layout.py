@@ -22,6 +22,12 @@ from dataclasses import dataclass
 from pipeline.storage.s3 import S3Location
 
 CHUNK_INDEX = "chunks.json"
+# Runs of other dates may send the same content with the same settings, so they share its chunks: each
+# leases them while it prepares and sends them (pipeline.commit deletes only what no other run leases).
+CHUNK_LEASES = "_leases"
+# A lease not renewed for this long belongs to a run that died: longer than a batch job may run (48 h)
+# plus the time from prepare to commit.
+CHUNK_LEASE_STALE_S = 4 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,10 @@ class S3Layout:
 
     def chunk_index(self, sha256: str, fingerprint: str | None) -> S3Location:
         return self.chunks(sha256, fingerprint).join(CHUNK_INDEX)
+
+    def chunk_lease(self, sha256: str, fingerprint: str | None, run_id: str) -> S3Location:
+        """An empty object saying that run uses these chunks: another run's commit leaves them be."""
+        return self.chunks(sha256, fingerprint).join(CHUNK_LEASES, run_id)
 
     # ledgers ------------------------------------------------------------------------------------
     def batch_ledger(self) -> S3Location:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,35 @@ def _folders(key: str) -> set[str]:
     """Every folder prefix of a key: "a/b/c.mp4" -> {"a/", "a/b/"}."""
     parts = key.split("/")[:-1]
     return {"/".join(parts[: n + 1]) + "/" for n in range(len(parts))}
+
+
+@dataclass(frozen=True)
+class Leases:
+    """Lease objects `<prefix>/<folder>/<holder>` that keep a prefix from `S3Store.delete_under` while a
+    holder other than `own` uses it; one not rewritten for `stale_s` belongs to a holder that died."""
+
+    folder: str
+    own: str
+    stale_s: float
+
+    def is_own(self, key: str) -> bool:
+        return key.endswith(f"/{self.folder}/{self.own}")
+
+    def held_by_others(self, listed: Iterable[dict[str, Any]], now: datetime | None = None) -> set[str]:
+        """The prefixes (with their '/') that a live lease of another holder keeps."""
+        now = now or datetime.now(UTC)
+        marker = f"/{self.folder}/"
+        held: set[str] = set()
+        for obj in listed:
+            key = str(obj["Key"])
+            prefix, found, holder = key.rpartition(marker)
+            if not found or "/" in holder or holder == self.own:
+                continue
+            modified = obj.get("LastModified")
+            if isinstance(modified, datetime) and (now - modified).total_seconds() > self.stale_s:
+                continue
+            held.add(prefix + "/")
+        return held
 
 
 class S3Store:
@@ -280,11 +310,14 @@ class S3Store:
         """Delete every object under a prefix; returns how many. Raises if S3 refused any of them."""
         return self.delete_keys(loc, [obj["Key"] for obj in self.list(loc)])
 
-    def delete_under(self, within: S3Location, prefixes: Collection[S3Location]) -> int:
+    def delete_under(
+        self, within: S3Location, prefixes: Collection[S3Location], leases: Leases | None = None
+    ) -> int:
         """Delete every object under any of `prefixes` (each a prefix inside `within`) with one listing
         of their longest common prefix and DeleteObjects of up to 1,000 keys a request, where deleting
         prefix by prefix would LIST and DELETE once per prefix. An object under none of them stays,
-        whatever else the listing shows. Returns how many were deleted; raises if S3 refused any."""
+        whatever else the listing shows. With `leases`, a prefix another holder still leases keeps
+        everything but the caller's own lease. Returns how many were deleted; raises if S3 refused any."""
         wanted = {_as_prefix(loc.key) for loc in prefixes}
         root = _as_prefix(within.key)
         for loc in prefixes:
@@ -294,8 +327,17 @@ class S3Store:
                 )
         if not wanted:
             return 0
-        listed = self._listing(within.bucket, os.path.commonprefix(sorted(wanted)))
-        doomed = [obj["Key"] for obj in listed if not wanted.isdisjoint(_folders(obj["Key"]))]
+        listed = [
+            obj
+            for obj in self._listing(within.bucket, os.path.commonprefix(sorted(wanted)))
+            if not wanted.isdisjoint(_folders(obj["Key"]))
+        ]
+        shared = leases.held_by_others(listed) if leases is not None else set()
+        doomed = [
+            obj["Key"]
+            for obj in listed
+            if shared.isdisjoint(_folders(obj["Key"])) or (leases is not None and leases.is_own(obj["Key"]))
+        ]
         return self.delete_keys(within, doomed)
 
     def delete_keys(self, loc: S3Location, keys: Sequence[str]) -> int:

@@ -12,8 +12,8 @@ What the design does per source object, worked out from the stages:
 - ffprobe of what prepare wrote: each chunk file is read back once (its real duration, size and
   streams go into the request and the tables).
 - commit deletes the run's prepared chunks with ONE listing of the chunk area and one DeleteObjects per
-  1,000 keys (this night's 8 prepared sources leave 19 objects, 11 chunks and 8 indexes: one
-  DeleteObjects), where it listed and deleted each source's chunk prefix: 8 listings and 8
+  1,000 keys (this night's 8 prepared sources leave 27 objects, 11 chunks, 8 indexes and the run's 8
+  leases: one DeleteObjects), where it listed and deleted each source's chunk prefix: 8 listings and 8
   DeleteObjects for this night, 2 requests where there were 16.
 """
 
