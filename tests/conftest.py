@@ -3,7 +3,9 @@ any test module imports it."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,13 @@ FIXTURE_MEDIA = REPO.parent / "shared" / "fixtures" / "media"
 # One Airflow home and SQLite DB per test process, always assigned: pytest-xdist's workers inherit the
 # controller's environment, so a home set only when missing was one DB for every worker, and one
 # worker's `db.resetdb()` removed the task instances of another's dag.test() ("Task Instance not found").
+# Every temp file of a test process (and of the processes it starts: TMPDIR is inherited) goes under one
+# directory removed when the process exits: a test that leaves a run's scratch behind, or kills a run
+# before it cleans up, leaves nothing in /tmp.
+_TEST_TMP = Path(tempfile.mkdtemp(prefix="gmp-tests-"))
+os.environ["TMPDIR"] = str(_TEST_TMP)
+tempfile.tempdir = str(_TEST_TMP)
+atexit.register(shutil.rmtree, _TEST_TMP, ignore_errors=True)
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
