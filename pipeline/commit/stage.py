@@ -34,8 +34,6 @@ from pipeline.errors import WriteConflictError
 from pipeline.models import ItemStatus
 from pipeline.run.context import RunContext
 from pipeline.run.state import ItemState, QuarantineRow, RunManifest
-from pipeline.storage.layout import CHUNK_LEASE_STALE_S, CHUNK_LEASES
-from pipeline.storage.s3 import Leases
 from pipeline.tables.reader import commit_manifest_loc
 from pipeline.validate import ledger_entry, quality, validation_frames
 
@@ -120,8 +118,7 @@ def _finish_items(ctx: RunContext, manifest: RunManifest) -> None:
     prepared = [ctx.chunk_prefix(i) for i in manifest.items if i.prepared and i.fingerprint]
     with ThreadPoolExecutor(max_workers=_FINISH_THREADS) as pool:
         puts = [pool.submit(ledger, item) for item in answered]
-        leases = Leases(CHUNK_LEASES, ctx.run_id, CHUNK_LEASE_STALE_S)
-        ctx.store.delete_under(ctx.layout.chunk_area(), prepared, leases)
+        ctx.store.delete_under(ctx.layout.chunk_area(), prepared, ctx.layout.chunk_leases(ctx.run_id))
         for put in puts:  # the first error is raised here
             put.result()
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.storage.s3 import S3Location
+from pipeline.storage.s3 import Leases, S3Location
 
 CHUNK_INDEX = "chunks.json"
 # Runs of other dates may send the same content with the same settings, so they share its chunks: each
@@ -77,6 +77,10 @@ class S3Layout:
     def chunk_lease(self, sha256: str, fingerprint: str | None, run_id: str) -> S3Location:
         """An empty object saying that run uses these chunks: another run's commit leaves them be."""
         return self.chunks(sha256, fingerprint).join(CHUNK_LEASES, run_id)
+
+    def chunk_leases(self, run_id: str) -> Leases:
+        """The chunk leases as that run's commit reads them: its own goes, another live run's keeps."""
+        return Leases(CHUNK_LEASES, run_id, CHUNK_LEASE_STALE_S)
 
     # ledgers ------------------------------------------------------------------------------------
     def batch_ledger(self) -> S3Location:

@@ -21,7 +21,6 @@ from pipeline.run import run_job
 from pipeline.run.context import RunContext
 from pipeline.storage import S3Layout, S3Location, S3Store
 from pipeline.storage.layout import CHUNK_LEASE_STALE_S, CHUNK_LEASES
-from pipeline.storage.s3 import Leases
 from pipeline.validate import stage_validate
 from tests.conftest import FIXTURE_MEDIA
 
@@ -72,7 +71,7 @@ def test_a_commit_keeps_the_chunks_another_live_run_still_has_to_send(buckets, s
 
 
 def test_a_lease_keeps_its_prefix_until_it_is_stale() -> None:
-    leases = Leases(CHUNK_LEASES, "run-a", CHUNK_LEASE_STALE_S)
+    leases = S3Layout(S3Location("b", "results")).chunk_leases("run-a")
     now = datetime(2026, 12, 3, tzinfo=UTC)
     fresh, stale = now - timedelta(hours=50), now - timedelta(seconds=CHUNK_LEASE_STALE_S + 1)
     listed = [
